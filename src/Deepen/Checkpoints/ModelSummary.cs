@@ -1,0 +1,61 @@
+using Deepen.Modeling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Deepen.Checkpoints;
+
+/// <summary>A parameter group of a model and its size.</summary>
+public sealed record PartCount(string Part, long Parameters, int Tensors);
+
+/// <summary>
+/// What <c>deepen inspect</c> shows: the config, the parameter count per part, the stored dtype. Every
+/// tensor's shape is checked against the config by reading only the safetensors headers, so a 1B
+/// model is inspected in well under a second.
+/// </summary>
+public sealed record ModelSummary(ModelConfig Config, string StoredDType, IReadOnlyList<PartCount> Parts, int Files)
+{
+    public long TotalParameters => Parts.Sum(p => p.Parameters);
+
+    public static ModelSummary ForHf(string dir)
+    {
+        var config = HfConfig.Load(dir);
+        using var store = TensorStore.Open(dir);
+        var shapes = ExpectedShapes(() => new LlamaModel(config, ScalarType.Float32, meta));
+        CheckShapes(store, shapes);
+        var parts = shapes.GroupBy(kv => PartOf(kv.Key))
+            .Select(g => new PartCount(g.Key, g.Sum(kv => kv.Value.Aggregate(1L, (a, b) => a * b)), g.Count()))
+            .ToList();
+        return new ModelSummary(config, store.StoredDType(), parts, store.Files.Count);
+    }
+
+    private static readonly Device meta = new(DeviceType.META);
+
+    /// <summary>Parameter name → shape of a model built on the meta device (no memory, no data).</summary>
+    public static Dictionary<string, long[]> ExpectedShapes(Func<nn.Module> build)
+    {
+        using var m = build();
+        return m.named_parameters().ToDictionary(p => p.name, p => p.parameter.shape);
+    }
+
+    public static void CheckShapes(TensorStore store, IReadOnlyDictionary<string, long[]> shapes)
+    {
+        foreach (var (key, shape) in shapes)
+        {
+            var e = store.Entry(key);
+            if (!e.Shape.SequenceEqual(shape))
+                throw new DeepenException($"{store.FileOf(key)}: tensor '{key}' has shape [{string.Join(", ", e.Shape)}] but the config implies [{string.Join(", ", shape)}].");
+        }
+    }
+
+    private static string PartOf(string key) => key switch
+    {
+        _ when key.Contains("embed_tokens") || key.Contains(".wte.") => "embedding",
+        _ when key.StartsWith("lm_head") => "lm_head",
+        _ when key.StartsWith("model.layers.") => "layers",
+        _ when key.Contains(".prelude.") => "prelude",
+        _ when key.Contains(".core_block.") => "core_block",
+        _ when key.Contains(".coda.") => "coda",
+        _ when key.Contains("adapter") => "adapter",
+        _ => "final norm",
+    };
+}

@@ -1,0 +1,71 @@
+using Deepen.Checkpoints;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Deepen.Modeling;
+
+/// <summary>HF's inner <c>model</c>: <c>embed_tokens</c>, <c>layers</c>, <c>norm</c>.</summary>
+public sealed class LlamaBackbone : nn.Module
+{
+    public readonly TokenEmbedding embed_tokens;
+    public readonly ModuleList<LlamaDecoderLayer> layers;
+    public readonly RmsNorm norm;
+
+    public LlamaBackbone(ModelConfig c, ScalarType dtype, Device? device) : base("model")
+    {
+        embed_tokens = new TokenEmbedding(c.VocabSize, c.HiddenSize, dtype, device);
+        layers = new ModuleList<LlamaDecoderLayer>(
+            Enumerable.Range(0, c.NumLayers).Select(_ => new LlamaDecoderLayer(c, dtype, device)).ToArray());
+        norm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
+        register_module(nameof(embed_tokens), embed_tokens);
+        register_module(nameof(layers), layers);
+        register_module(nameof(norm), norm);
+    }
+}
+
+/// <summary>
+/// The plain causal LM (HF <c>LlamaForCausalLM</c> / <c>Olmo2ForCausalLM</c>). State-dict keys equal the
+/// HF keys (<c>model.layers.0.self_attn.q_proj.weight</c>, ...); with tied embeddings there is no
+/// <c>lm_head</c> and the embedding matrix is the head.
+/// </summary>
+public sealed class LlamaModel : nn.Module<Tensor, Tensor>
+{
+    public readonly LlamaBackbone model;
+    public readonly Projection? lm_head;
+
+    public ModelConfig Config { get; }
+    public RotaryEmbedding Rope { get; }
+
+    public LlamaModel(ModelConfig c, ScalarType dtype, Device? device = null) : base(nameof(LlamaModel))
+    {
+        Config = c;
+        Rope = RotaryEmbedding.For(c);
+        model = new LlamaBackbone(c, dtype, device);
+        register_module(nameof(model), model);
+        if (!c.TieWordEmbeddings)
+        {
+            lm_head = new Projection(c.HiddenSize, c.VocabSize, dtype, device);
+            register_module(nameof(lm_head), lm_head);
+        }
+    }
+
+    /// <summary>Logits for every position: ids (B, T) → (B, T, V).</summary>
+    public override Tensor forward(Tensor ids) => Head(Hidden(ids, Config.NumLayers));
+
+    /// <summary>Runs the embedding and the first <paramref name="layers"/> layers → (B, T, d).</summary>
+    public Tensor Hidden(Tensor ids, int layers)
+    {
+        var x = model.embed_tokens.forward(ids);                                        // (B, T, d)
+        var (cos, sin) = Rope.CosSin(arange(ids.shape[1], device: ids.device), x.dtype); // (T, hd) ×2
+        for (int i = 0; i < layers; i++) x = model.layers[i].forward(x, cos, sin);
+        return x;
+    }
+
+    /// <summary>Final norm and LM head: (B, T, d) → (B, T, V).</summary>
+    public Tensor Head(Tensor x)
+    {
+        x = model.norm.forward(x);
+        return lm_head is not null ? lm_head.forward(x) : nn.functional.linear(x, model.embed_tokens.weight.to_type(x.dtype));
+    }
+}

@@ -1,0 +1,31 @@
+using TorchSharp;
+using static TorchSharp.torch;
+using TorchSharp.Modules;
+
+namespace Deepen.Modeling;
+
+/// <summary>
+/// RMSNorm as HF Llama computes it: normalise in float32, <c>x / sqrt(mean(x²) + eps)</c>, cast back to
+/// the input dtype, then multiply by <c>weight</c>.
+/// </summary>
+public sealed class RmsNorm : nn.Module<Tensor, Tensor>
+{
+    public readonly Parameter weight;   // (d,)
+    public double Eps { get; }
+
+    public RmsNorm(long dim, double eps, ScalarType dtype, Device? device = null) : base(nameof(RmsNorm))
+    {
+        Eps = eps;
+        weight = new Parameter(ones(dim, dtype: dtype, device: device));
+        register_parameter(nameof(weight), weight);
+    }
+
+    public override Tensor forward(Tensor x)   // (..., d)
+    {
+        using var scope = NewDisposeScope();
+        var x32 = x.to_type(ScalarType.Float32);
+        var normed = x32 * rsqrt(x32.pow(2).mean([-1], keepdim: true) + Eps);
+        var w = weight.dtype == x.dtype ? (Tensor)weight : weight.to_type(x.dtype);
+        return (normed.to_type(x.dtype) * w).MoveToOuterDisposeScope();
+    }
+}
