@@ -1,0 +1,156 @@
+using Deepen.Checkpoints;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Deepen.Modeling;
+
+/// <summary>How the latent state starts before the first recurrence.</summary>
+public enum StateInit
+{
+    /// <summary>Truncated normal, σ = init std · init scale, truncated at ±3σ (the method's default).</summary>
+    Random,
+    /// <summary>All zeros (the conversion check and deterministic evaluation).</summary>
+    Zeros,
+}
+
+/// <summary>
+/// How one forward pass recurs: <see cref="Recurrence"/> iterations in all, of which the last
+/// <see cref="GradSteps"/> record gradients (truncated backprop); the first Recurrence − GradSteps run
+/// without gradient. <see cref="Generator"/> makes the random initial state reproducible; without one,
+/// every call draws fresh noise.
+/// </summary>
+public sealed record RecurrenceOptions(int Recurrence, int GradSteps = 0, StateInit State = StateInit.Random, Generator? Generator = null)
+{
+    /// <summary>Skip the adapter (core input = prelude output), for the conversion equivalence check.</summary>
+    public bool BypassAdapter { get; init; }
+}
+
+/// <summary>Raven's <c>transformer</c>: wte, prelude, adapter, core_block, coda, ln_f.</summary>
+public sealed class RecurrentTransformer : nn.Module
+{
+    public readonly TokenEmbedding wte;
+    public readonly ModuleList<TransformerBlock> prelude, core_block, coda;
+    public readonly Projection adapter;   // weight (d, 2d): columns 0..d-1 act on the state, d..2d-1 on the prelude output
+    public readonly RmsNorm ln_f;
+
+    public RecurrentTransformer(RecurrentConfig c, ScalarType dtype, Device? device) : base("transformer")
+    {
+        var b = c.Block;
+        ModuleList<TransformerBlock> Stage(int n) =>
+            new(Enumerable.Range(0, n).Select(_ => new TransformerBlock(b, dtype, device)).ToArray());
+        wte = new TokenEmbedding(b.VocabSize, b.HiddenSize, dtype, device);
+        prelude = Stage(c.PreludeLayers);
+        adapter = new Projection(2L * b.HiddenSize, b.HiddenSize, dtype, device);
+        core_block = Stage(c.CoreLayers);
+        coda = Stage(c.CodaLayers);
+        ln_f = new RmsNorm(b.HiddenSize, b.RmsNormEps, dtype, device);
+        register_module(nameof(wte), wte);
+        register_module(nameof(prelude), prelude);
+        register_module(nameof(adapter), adapter);
+        register_module(nameof(core_block), core_block);
+        register_module(nameof(coda), coda);
+        register_module(nameof(ln_f), ln_f);
+    }
+}
+
+/// <summary>
+/// The depth-recurrent model (method.md §1): embedding → prelude (P layers) → r iterations of
+/// <c>core(adapter(cat(state, e)))</c> → coda (C layers) → ln_f → untied lm_head. Parameter names equal
+/// the released checkpoints' keys (<c>transformer.core_block.0.attn.Wqkv.weight</c>, ...).
+/// </summary>
+public sealed class RecurrentModel : nn.Module<Tensor, RecurrenceOptions, Tensor>
+{
+    public readonly RecurrentTransformer transformer;
+    public readonly Projection lm_head;
+
+    public RecurrentConfig Config { get; }
+    public RotaryEmbedding Rope { get; }
+
+    public RecurrentModel(RecurrentConfig c, ScalarType dtype = ScalarType.Float32, Device? device = null) : base(nameof(RecurrentModel))
+    {
+        Config = c;
+        Rope = RotaryEmbedding.For(c.Block);
+        transformer = new RecurrentTransformer(c, dtype, device);
+        lm_head = new Projection(c.Block.HiddenSize, c.Block.VocabSize, dtype, device);
+        register_module(nameof(transformer), transformer);
+        register_module(nameof(lm_head), lm_head);
+    }
+
+    /// <summary>Logits for every position: ids (B, T) → (B, T, V).</summary>
+    public override Tensor forward(Tensor ids, RecurrenceOptions options)
+    {
+        var (cos, sin) = PositionTables(ids);
+        var e = Prelude(ids, cos, sin);                                  // (B, T, d)
+        var s = Recur(e, InitialState(e, options), options, cos, sin);   // (B, T, d)
+        return Coda(s, cos, sin);                                        // (B, T, V)
+    }
+
+    public (Tensor Cos, Tensor Sin) PositionTables(Tensor ids) =>
+        Rope.CosSin(arange(ids.shape[1], device: ids.device), transformer.wte.weight.dtype);
+
+    /// <summary>Embedding and prelude: ids (B, T) → e (B, T, d).</summary>
+    public Tensor Prelude(Tensor ids, Tensor cos, Tensor sin)
+    {
+        var x = transformer.wte.forward(ids);                            // (B, T, d)
+        if (Config.EmbedScale != 1.0) x = x * Config.EmbedScale;
+        foreach (var layer in transformer.prelude) x = layer.forward(x, cos, sin);
+        return x;
+    }
+
+    /// <summary>The initial latent state, shaped like <paramref name="e"/>.</summary>
+    public Tensor InitialState(Tensor e, RecurrenceOptions options)
+    {
+        double std = Config.InitStd * Config.InitScale;
+        if (options.State == StateInit.Zeros || std <= 0) return zeros_like(e);
+        using var noGrad = no_grad();
+        var s = empty_like(e);
+        nn.init.trunc_normal_(s, 0.0, std, -3 * std, 3 * std, options.Generator);
+        return Config.EmbedScale != 1.0 ? s * Config.EmbedScale : s;
+    }
+
+    /// <summary>
+    /// Runs <c>Recurrence</c> iterations from <paramref name="state"/>: the first Recurrence − GradSteps
+    /// without gradient (the state is detached after them), the last GradSteps with gradient.
+    /// </summary>
+    public Tensor Recur(Tensor e, Tensor state, RecurrenceOptions options, Tensor cos, Tensor sin)
+    {
+        if (options.Recurrence < 1) throw new ArgumentOutOfRangeException(nameof(options), "recurrence must be ≥ 1");
+        int grad = Math.Clamp(options.GradSteps, 0, options.Recurrence);
+        int noGrad = options.Recurrence - grad;
+        if (noGrad > 0)
+        {
+            using (no_grad())
+            {
+                for (int i = 0; i < noGrad; i++) state = Iterate(state, e, options, cos, sin);
+            }
+            state = state.detach();
+        }
+        for (int i = 0; i < grad; i++) state = Iterate(state, e, options, cos, sin);
+        return state;
+    }
+
+    /// <summary>One recurrence: <c>core(adapter(cat(s, e)))</c>, (B, T, d) → (B, T, d).</summary>
+    public Tensor Iterate(Tensor state, Tensor e, RecurrenceOptions options, Tensor cos, Tensor sin)
+    {
+        var x = options.BypassAdapter ? e : transformer.adapter.forward(cat([state, e], -1));   // (B, T, 2d) → (B, T, d)
+        foreach (var layer in transformer.core_block) x = layer.forward(x, cos, sin);
+        return x;
+    }
+
+    /// <summary>Coda, final norm and head: (B, T, d) → (B, T, V).</summary>
+    public Tensor Coda(Tensor s, Tensor cos, Tensor sin)
+    {
+        foreach (var layer in transformer.coda) s = layer.forward(s, cos, sin);
+        return lm_head.forward(transformer.ln_f.forward(s));
+    }
+
+    /// <summary>Parameter counts of the stages (method.md §2.6).</summary>
+    public (long Prelude, long Core, long Coda, long Other) ParameterCounts()
+    {
+        static long Count(nn.Module m) => m.parameters().Sum(p => p.numel());
+        long prelude = Count(transformer.prelude), core = Count(transformer.core_block), coda = Count(transformer.coda);
+        long total = parameters().Sum(p => p.numel());
+        return (prelude, core, coda, total - prelude - core - coda);
+    }
+}

@@ -1,0 +1,42 @@
+using Deepen.Checkpoints;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Deepen.Modeling;
+
+/// <summary>
+/// One layer of a recurrent model, keeping the source model's native block:
+/// Llama (pre-norm) <c>x + attn(norm_1(x))</c>, <c>x + mlp(norm_2(x))</c>;
+/// OLMo-2 (post-norm) <c>x + norm_1(attn(x))</c>, <c>x + norm_2(mlp(x))</c>.
+/// </summary>
+public sealed class TransformerBlock : nn.Module<Tensor, Tensor, Tensor, Tensor>
+{
+    public readonly RmsNorm norm_1, norm_2;
+    public readonly FusedAttention attn;
+    public readonly GatedMlp mlp;
+    private readonly BlockStyle _style;
+
+    public TransformerBlock(ModelConfig c, ScalarType dtype, Device? device) : base("block")
+    {
+        _style = c.Style;
+        norm_1 = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
+        attn = new FusedAttention(c, dtype, device);
+        norm_2 = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
+        mlp = new GatedMlp(c, dtype, device);
+        register_module(nameof(norm_1), norm_1);
+        register_module(nameof(attn), attn);
+        register_module(nameof(norm_2), norm_2);
+        register_module(nameof(mlp), mlp);
+    }
+
+    public override Tensor forward(Tensor x, Tensor cos, Tensor sin)   // (B, T, d) → (B, T, d)
+    {
+        if (_style == BlockStyle.PreNorm)
+        {
+            x = x + attn.forward(norm_1.forward(x), cos, sin);
+            return x + mlp.forward(norm_2.forward(x));
+        }
+        x = x + norm_1.forward(attn.forward(x, cos, sin));
+        return x + norm_2.forward(mlp.forward(x));
+    }
+}
