@@ -62,6 +62,18 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         return x;
     }
 
+    /// <summary>
+    /// Logits of the pruned model that keeps only <paramref name="layerIndices"/>, in that order
+    /// (the reference side of the conversion check): ids (B, T) → (B, T, V).
+    /// </summary>
+    public Tensor ForwardLayers(Tensor ids, IEnumerable<int> layerIndices)
+    {
+        var x = model.embed_tokens.forward(ids);                                        // (B, T, d)
+        var (cos, sin) = Rope.CosSin(arange(ids.shape[1], device: ids.device), x.dtype); // (T, hd) ×2
+        foreach (var i in layerIndices) x = model.layers[i].forward(x, cos, sin);
+        return Head(x);
+    }
+
     /// <summary>Final norm and LM head: (B, T, d) → (B, T, V).</summary>
     public Tensor Head(Tensor x)
     {
