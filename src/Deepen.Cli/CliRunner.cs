@@ -12,7 +12,8 @@ public static class CliRunner
         Recursive = true,
     };
 
-    public static void SetAction(this Command command, Action<ParseResult> action) =>
+    /// <summary>Sets the verb's action, wrapped so user errors become one line and exit code 1.</summary>
+    public static void Handle(this Command command, Action<ParseResult> action) =>
         command.SetAction((Func<ParseResult, int>)(parse => Run(parse, () => action(parse))));
 
     private static int Run(ParseResult parse, Action action)

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Deepen;
 using Deepen.Checkpoints;
+using Deepen.Modeling;
 using static TorchSharp.torch;
 
 namespace Deepen.Cli.Commands;
@@ -12,25 +13,69 @@ public static class LogitsCommand
     {
         var model = new Option<string>("--model") { Description = "Model directory (HF or recurrent).", Required = true };
         var ids = new Option<string?>("--ids") { Description = "Comma-separated token ids, e.g. 1,2,3." };
+        var text = new Option<string?>("--text") { Description = "Text to tokenize with the model's tokenizer." };
         var dtype = new Option<string>("--dtype") { Description = "float32 or bfloat16.", DefaultValueFactory = _ => "float32" };
         var outFile = new Option<string>("--out") { Description = "Output .safetensors file (tensor 'logits' [T, V], F32).", Required = true };
-        var cmd = new Command("logits", "Compute the logits of every position and write them as safetensors.") { model, ids, dtype, outFile };
-        cmd.SetAction(parse =>
+        var recurrence = new Option<int?>("--recurrence") { Description = "Recurrent models: iterations (default: config mean_recurrence)." };
+        var state = new Option<string>("--state") { Description = "Recurrent models: initial state, zeros or random.", DefaultValueFactory = _ => "random" };
+        var seed = new Option<long?>("--seed") { Description = "Recurrent models: seed of the random initial state." };
+        var cmd = new Command("logits", "Compute the logits of every position and write them as safetensors.")
+            { model, ids, text, dtype, outFile, recurrence, state, seed };
+        cmd.Handle(parse =>
         {
-            var tokenIds = ParseIds(parse.GetValue(ids) ?? throw new DeepenException("give --ids."));
+            var dir = parse.GetValue(model)!;
+            var tokenIds = TokenIds(dir, parse.GetValue(ids), parse.GetValue(text));
             var scalar = HfModel.ParseDType(parse.GetValue(dtype)!);
-            using var m = HfModel.Load(parse.GetValue(model)!, scalar);
-            if (tokenIds.Any(i => i < 0 || i >= m.Config.VocabSize))
-                throw new DeepenException($"--ids: every id must be in [0, {m.Config.VocabSize}) for this model's vocabulary.");
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
             var input = tensor(tokenIds, dtype: ScalarType.Int64).unsqueeze(0);      // (1, T)
-            var logits = m.forward(input)[0].to_type(ScalarType.Float32);            // (T, V)
+            Tensor logits;
+            if (RecurrentCheckpoint.IsRecurrent(dir))
+            {
+                using var m = RecurrentCheckpoint.Load(dir, scalar);
+                CheckIds(tokenIds, m.Config.Block.VocabSize);
+                int r = parse.GetValue(recurrence) ?? m.Config.MeanRecurrence;
+                if (r < 1) throw new DeepenException($"--recurrence {r}: expected a positive integer.");
+                var init = parse.GetValue(state) switch
+                {
+                    "zeros" => StateInit.Zeros,
+                    "random" => StateInit.Random,
+                    var v => throw new DeepenException($"--state '{v}': expected zeros or random."),
+                };
+                using var gen = parse.GetValue(seed) is { } s ? new Generator((ulong)s) : null;
+                logits = m.forward(input, new RecurrenceOptions(r, State: init, Generator: gen))[0];
+                Console.WriteLine($"recurrent model: r = {r}, state {parse.GetValue(state)}");
+            }
+            else
+            {
+                if (parse.GetValue(recurrence) is not null)
+                    throw new DeepenException($"--recurrence applies to recurrent models; {dir} is a plain model.");
+                using var m = HfModel.Load(dir, scalar);
+                CheckIds(tokenIds, m.Config.VocabSize);
+                logits = m.forward(input)[0];                                      // (T, V)
+            }
+            logits = logits.to_type(ScalarType.Float32);
             var path = parse.GetValue(outFile)!;
             SafetensorsWriter.Write(path, [new("logits", logits), new("input_ids", input[0])]);
             Console.WriteLine($"wrote {path}: logits [{logits.shape[0]}, {logits.shape[1]}] float32");
         });
         return cmd;
+    }
+
+    private static long[] TokenIds(string dir, string? ids, string? text)
+    {
+        if ((ids is null) == (text is null)) throw new DeepenException("give exactly one of --ids or --text.");
+        if (ids is not null) return ParseIds(ids);
+        using var tok = TextTokenizer.FromDirectory(dir);
+        var encoded = tok.Encode(text!);
+        if (encoded.Length == 0) throw new DeepenException("--text encodes to no tokens.");
+        return encoded.Select(i => (long)i).ToArray();
+    }
+
+    private static void CheckIds(long[] ids, int vocab)
+    {
+        foreach (var i in ids)
+            if (i < 0 || i >= vocab) throw new DeepenException($"--ids: id {i} is outside this model's vocabulary [0, {vocab}).");
     }
 
     public static long[] ParseIds(string text)
@@ -41,7 +86,7 @@ public static class LogitsCommand
             if (ids.Length == 0) throw new FormatException();
             return ids;
         }
-        catch (FormatException)
+        catch (Exception e) when (e is FormatException or OverflowException)
         {
             throw new DeepenException($"--ids '{text}' is not a comma-separated list of integers such as 1,2,3.");
         }

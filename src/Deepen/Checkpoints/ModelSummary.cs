@@ -12,20 +12,34 @@ public sealed record PartCount(string Part, long Parameters, int Tensors);
 /// tensor's shape is checked against the config by reading only the safetensors headers, so a 1B
 /// model is inspected in well under a second.
 /// </summary>
-public sealed record ModelSummary(ModelConfig Config, string StoredDType, IReadOnlyList<PartCount> Parts, int Files)
+public sealed record ModelSummary(ModelConfig Config, RecurrentConfig? Recurrent, string StoredDType, IReadOnlyList<PartCount> Parts, int Files)
 {
     public long TotalParameters => Parts.Sum(p => p.Parameters);
 
-    public static ModelSummary ForHf(string dir)
+    public long PartParameters(string part) => Parts.FirstOrDefault(p => p.Part == part)?.Parameters ?? 0;
+
+    /// <summary>Summarises a plain HF or a recurrent model directory.</summary>
+    public static ModelSummary For(string dir)
     {
+        if (RecurrentCheckpoint.IsRecurrent(dir))
+        {
+            using var rstore = TensorStore.Open(dir);
+            var rc = RecurrentCheckpoint.LoadConfig(dir, rstore);
+            return Summarise(rc.Block, rc, rstore, () => new RecurrentModel(rc, ScalarType.Float32, meta));
+        }
         var config = HfConfig.Load(dir);
         using var store = TensorStore.Open(dir);
-        var shapes = ExpectedShapes(() => new LlamaModel(config, ScalarType.Float32, meta));
+        return Summarise(config, null, store, () => new LlamaModel(config, ScalarType.Float32, meta));
+    }
+
+    private static ModelSummary Summarise(ModelConfig config, RecurrentConfig? rc, TensorStore store, Func<nn.Module> build)
+    {
+        var shapes = ExpectedShapes(build);
         CheckShapes(store, shapes);
         var parts = shapes.GroupBy(kv => PartOf(kv.Key))
             .Select(g => new PartCount(g.Key, g.Sum(kv => kv.Value.Aggregate(1L, (a, b) => a * b)), g.Count()))
             .ToList();
-        return new ModelSummary(config, store.StoredDType(), parts, store.Files.Count);
+        return new ModelSummary(config, rc, store.StoredDType(), parts, store.Files.Count);
     }
 
     private static readonly Device meta = new(DeviceType.META);

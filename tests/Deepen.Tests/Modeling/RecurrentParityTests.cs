@@ -18,6 +18,16 @@ public class RecurrentParityTests
     [InlineData("raven-olmo2-tiny", 1)]
     [InlineData("raven-olmo2-tiny", 3)]
     [InlineData("raven-olmo2-tiny", 8)]
+    // Written by `deepen convert` (tests/fixtures/make_converted.sh); the reference read those files.
+    [InlineData("converted-llama-tiny", 1)]
+    [InlineData("converted-llama-tiny", 3)]
+    [InlineData("converted-llama-tiny", 8)]
+    [InlineData("converted-llama3-tiny", 1)]
+    [InlineData("converted-llama3-tiny", 3)]
+    [InlineData("converted-llama3-tiny", 8)]
+    [InlineData("converted-olmo2-tiny", 1)]
+    [InlineData("converted-olmo2-tiny", 3)]
+    [InlineData("converted-olmo2-tiny", 8)]
     public void ZeroStateLogitsMatchReference(string fixture, int r)
     {
         var dir = TestPaths.FixtureModel(fixture);

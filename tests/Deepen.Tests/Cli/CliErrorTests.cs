@@ -1,0 +1,113 @@
+using System.Text.Json.Nodes;
+using Deepen.Checkpoints;
+using static TorchSharp.torch;
+
+namespace Deepen.Tests.Cli;
+
+/// <summary>
+/// Bad input gives one clear error naming the file and the key, a non-zero exit code, and no stack
+/// trace unless --verbose.
+/// </summary>
+public class CliErrorTests
+{
+    private static string CopyFixture(TestPaths.TempDir tmp, string name)
+    {
+        var dst = tmp[name];
+        Directory.CreateDirectory(dst);
+        foreach (var f in Directory.GetFiles(TestPaths.FixtureModel(name)))
+            File.Copy(f, Path.Combine(dst, Path.GetFileName(f)));
+        return dst;
+    }
+
+    private static void AssertCleanError(CliProcess.Result r, params string[] mustContain)
+    {
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.StartsWith("error: ", r.Stderr);
+        foreach (var s in mustContain) Assert.Contains(s, r.Stderr);
+        Assert.DoesNotContain("   at ", r.Stderr);   // no stack trace
+    }
+
+    [Fact]
+    public void MissingConfigNamesTheFile()
+    {
+        using var tmp = new TestPaths.TempDir();
+        var dir = CopyFixture(tmp, "llama-tiny");
+        File.Delete(Path.Combine(dir, "config.json"));
+        AssertCleanError(CliProcess.Run("inspect", "--model", dir), Path.Combine(dir, "config.json"));
+    }
+
+    [Fact]
+    public void UnknownModelTypeNamesTheValue()
+    {
+        using var tmp = new TestPaths.TempDir();
+        var dir = CopyFixture(tmp, "llama-tiny");
+        var cfg = Path.Combine(dir, "config.json");
+        var j = JsonNode.Parse(File.ReadAllText(cfg))!.AsObject();
+        j["model_type"] = "gpt2";
+        File.WriteAllText(cfg, j.ToJsonString());
+        AssertCleanError(CliProcess.Run("logits", "--model", dir, "--ids", "1,2", "--out", tmp["l.safetensors"]), "model_type 'gpt2'", cfg);
+        Assert.False(File.Exists(tmp["l.safetensors"]));
+    }
+
+    [Fact]
+    public void TruncatedSafetensorsNamesTheFile()
+    {
+        using var tmp = new TestPaths.TempDir();
+        var dir = CopyFixture(tmp, "llama-tiny");
+        var st = Path.Combine(dir, "model.safetensors");
+        var bytes = File.ReadAllBytes(st);
+        File.WriteAllBytes(st, bytes[..(bytes.Length / 2)]);
+        AssertCleanError(CliProcess.Run("inspect", "--model", dir), st, "truncated");
+    }
+
+    [Fact]
+    public void NonJsonHeaderNamesTheFile()
+    {
+        using var tmp = new TestPaths.TempDir();
+        var dir = CopyFixture(tmp, "llama-tiny");
+        var st = Path.Combine(dir, "model.safetensors");
+        var bytes = File.ReadAllBytes(st);
+        bytes[8] = (byte)'#';   // the header's opening brace
+        File.WriteAllBytes(st, bytes);
+        AssertCleanError(CliProcess.Run("inspect", "--model", dir), st, "not valid JSON");
+    }
+
+    [Fact]
+    public void ShapeDisagreeingWithConfigNamesTheKey()
+    {
+        using var tmp = new TestPaths.TempDir();
+        var dir = CopyFixture(tmp, "llama-tiny");
+        var st = Path.Combine(dir, "model.safetensors");
+        RewriteTensors(st, d => d["model.layers.2.mlp.up_proj.weight"] = zeros(100, 64));
+        var r = CliProcess.Run("logits", "--model", dir, "--ids", "1,2", "--out", tmp["l.safetensors"]);
+        AssertCleanError(r, st, "model.layers.2.mlp.up_proj.weight", "[100, 64]", "[128, 64]");
+    }
+
+    [Fact]
+    public void MissingTensorNamesTheKey()
+    {
+        using var tmp = new TestPaths.TempDir();
+        var dir = CopyFixture(tmp, "llama-tiny");
+        RewriteTensors(Path.Combine(dir, "model.safetensors"), d => d.Remove("model.layers.1.self_attn.k_proj.weight"));
+        AssertCleanError(CliProcess.Run("inspect", "--model", dir), "model.layers.1.self_attn.k_proj.weight", "missing");
+    }
+
+    [Fact]
+    public void VerboseShowsTheStackTrace()
+    {
+        using var tmp = new TestPaths.TempDir();
+        var r = CliProcess.Run("inspect", "--model", tmp["nope"], "--verbose");
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("   at ", r.Stderr);
+    }
+
+    private static void RewriteTensors(string path, Action<Dictionary<string, Tensor>> edit)
+    {
+        Dictionary<string, Tensor> d;
+        using (var f = SafetensorsFile.Open(path))
+            d = f.Entries.Keys.ToDictionary(k => k, k => f.Read(k));
+        edit(d);
+        SafetensorsWriter.Write(path, d);
+        foreach (var t in d.Values) t.Dispose();
+    }
+}
