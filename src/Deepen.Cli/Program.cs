@@ -7,4 +7,5 @@ root.Options.Add(CliRunner.Verbose);
 root.Subcommands.Add(LogitsCommand.Create());
 root.Subcommands.Add(InspectCommand.Create());
 root.Subcommands.Add(DataCommand.Create());
+root.Subcommands.Add(TokenizerCommand.Create());
 return root.Parse(args).Invoke();

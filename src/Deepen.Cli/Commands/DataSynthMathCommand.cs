@@ -21,7 +21,8 @@ public static class DataSynthMathCommand
         {
             count, ops, seed, split, format, maxValue, outFile,
         };
-        cmd.SetAction(parse =>
+        // Called as a static method: Command.SetAction(Action<ParseResult>) is an instance method and would win over the extension.
+        CliRunner.SetAction(cmd, parse =>
         {
             var options = new SyntheticMathOptions
             {
