@@ -1,0 +1,17 @@
+using Deepen.Bench;
+
+// Benchmarks print tables; they are never asserted in unit tests.
+//   dotnet run --project bench/Deepen.Bench -c Release -- make-tinyllama --out /tmp/tinyllama-shaped
+//   dotnet run --project bench/Deepen.Bench -c Release -- recurrence-memory
+return args.FirstOrDefault() switch
+{
+    "make-tinyllama" => MakeTinyLlama.Run(args[1..]),
+    "recurrence-memory" => RecurrenceMemory.Run(args[1..]),
+    _ => Usage(),
+};
+
+static int Usage()
+{
+    Console.Error.WriteLine("usage: Deepen.Bench (make-tinyllama --out DIR [--dtype bf16|f32] | recurrence-memory [--worker r k])");
+    return 2;
+}

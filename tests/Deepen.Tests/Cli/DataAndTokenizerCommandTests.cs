@@ -1,0 +1,34 @@
+using System.CommandLine;
+using Deepen.Cli.Commands;
+
+namespace Deepen.Tests.Cli;
+
+/// <summary>The <c>data synth-math</c> and <c>tokenizer train</c> verbs parse their options, write their outputs and exit 1 on user errors.</summary>
+public class DataAndTokenizerCommandTests
+{
+    private static int Run(params string[] args) =>
+        new RootCommand { DataCommand.Create(), TokenizerCommand.Create() }.Parse(args).Invoke();
+
+    [Fact]
+    public void SynthMathWritesTheRequestedProblems()
+    {
+        using var dir = new TestPaths.TempDir();
+        Assert.Equal(0, Run("data", "synth-math", "--count", "30", "--ops", "2,5", "--split", "test", "--format", "direct", "--seed", "3", "--out", dir["m.jsonl"]));
+        var lines = File.ReadAllLines(dir["m.jsonl"]);
+        Assert.Equal(30, lines.Length);
+        Assert.All(lines, l => Assert.Matches("\"answer\":\"#### \\d+\",\"ops\":[25]}$", l));
+        Assert.Equal(1, Run("data", "synth-math", "--ops", "9", "--out", dir["bad.jsonl"]));
+        Assert.False(File.Exists(dir["bad.jsonl"]));
+    }
+
+    [Fact]
+    public void TokenizerTrainWritesTheHfFiles()
+    {
+        using var dir = new TestPaths.TempDir();
+        File.WriteAllText(dir["corpus.txt"], string.Concat(Enumerable.Repeat("The quick brown fox jumps over the lazy dog 42 times.\n", 50)));
+        Assert.Equal(0, Run("tokenizer", "train", "--corpus", dir["corpus.txt"], "--vocab-size", "300", "--out", dir["tok"]));
+        Assert.Equal(["special_tokens_map.json", "tokenizer.json", "tokenizer_config.json"],
+            Directory.GetFiles(dir["tok"]).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal(1, Run("tokenizer", "train", "--corpus", dir["missing.txt"], "--out", dir["tok2"]));
+    }
+}
