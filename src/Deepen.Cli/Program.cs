@@ -6,4 +6,5 @@ var root = new RootCommand("Deepen: retrofit pretrained Llama-family models with
 root.Options.Add(CliRunner.Verbose);
 root.Subcommands.Add(LogitsCommand.Create());
 root.Subcommands.Add(InspectCommand.Create());
+root.Subcommands.Add(DataCommand.Create());
 return root.Parse(args).Invoke();
