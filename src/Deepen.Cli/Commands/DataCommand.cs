@@ -2,12 +2,13 @@ using System.CommandLine;
 
 namespace Deepen.Cli.Commands;
 
-/// <summary><c>deepen data</c>: the data verbs, one subcommand each (<c>synth-math</c>, ...).</summary>
+/// <summary><c>deepen data</c>: the data verbs, one subcommand each (<c>prepare</c>, <c>synth-math</c>).</summary>
 public static class DataCommand
 {
     public static Command Create()
     {
-        var cmd = new Command("data", "Generate and prepare training and evaluation data.");
+        var cmd = new Command("data", "Generate and prepare data: tokenize and pack text into token shards, synthesize math problems.");
+        cmd.Subcommands.Add(DataPrepareCommand.Create());
         cmd.Subcommands.Add(DataSynthMathCommand.Create());
         return cmd;
     }
