@@ -1,0 +1,27 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Deepen.Training;
+
+/// <summary>Global gradient-norm clipping as <c>torch.nn.utils.clip_grad_norm_</c> (method.md §6.2: max norm 1.0).</summary>
+public static class GradientClipping
+{
+    /// <summary>
+    /// Computes the global L2 norm of all gradients, <c>‖(‖g₁‖, …, ‖gₙ‖)‖₂</c>, and multiplies every gradient by
+    /// <c>min(1, maxNorm / (norm + 1e-6))</c>. Returns the norm before clipping (NaN/∞ when a gradient is not finite;
+    /// the gradients are then scaled by NaN, as PyTorch does without <c>error_if_nonfinite</c>). Parameters without
+    /// gradients are ignored; with none at all the norm is 0.
+    /// </summary>
+    public static double ClipGlobalNorm(IEnumerable<Parameter> parameters, double maxNorm = 1.0)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var grads = parameters.Select(p => p.grad).OfType<Tensor>().ToList();
+        if (grads.Count == 0) return 0.0;
+        var norms = stack(grads.Select(g => linalg.vector_norm(g.to_type(ScalarType.Float32))).ToList());   // (n,)
+        var total = linalg.vector_norm(norms);                                                              // ()
+        var coef = (maxNorm / (total + 1e-6)).clamp_max(1.0);                                               // ()
+        foreach (var g in grads) g.mul_(coef.to_type(g.dtype));
+        return total.item<float>();
+    }
+}

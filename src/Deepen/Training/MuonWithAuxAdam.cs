@@ -1,0 +1,141 @@
+using static TorchSharp.torch;
+
+namespace Deepen.Training;
+
+/// <summary>Muon group settings (method.md §6.1): lr 1e-3, momentum 0.95 (Nesterov), weight decay 1e-4, 5 NS steps.</summary>
+public sealed record MuonSettings(double Lr = 1e-3, double Momentum = 0.95, double WeightDecay = 1e-4, int NsSteps = 5);
+
+/// <summary>Aux-Adam group settings (method.md §6.1): lr 5e-5, betas (0.9, 0.95), eps 1e-10 (the Muon package's
+/// default), weight decay 1e-4.</summary>
+public sealed record AdamSettings(double Lr = 5e-5, double Beta1 = 0.9, double Beta2 = 0.95, double Eps = 1e-10, double WeightDecay = 1e-4);
+
+/// <summary>
+/// Single-process Muon for the hidden matrices plus an auxiliary Adam for embeddings, head, norms and
+/// biases ([M] <c>MuonWithAuxAdam</c>; grouping by <see cref="ParameterGrouping"/>). Per Muon matrix W with
+/// gradient G: <c>m ← lerp(m, G, 1−β)</c>, <c>u = lerp(G, m, β)</c> (Nesterov), <c>O = NS5(u)·√max(1, rows/cols)</c>
+/// in bf16, <c>W ← W(1 − lr·wd)</c>, <c>W ← W − lr·O</c>. Per Adam tensor: <c>m ← lerp(m, g, 1−β1)</c>,
+/// <c>v ← lerp(v, g², 1−β2)</c>, bias correction, <c>W ← W(1 − lr·wd) − lr·m̂/(√v̂ + eps)</c>.
+/// State names: <c>muon.momentum.&lt;param&gt;</c>, <c>adam.m.&lt;param&gt;</c>, <c>adam.v.&lt;param&gt;</c>,
+/// <c>adam.step</c>, <c>muon.step</c>.
+/// </summary>
+public sealed class MuonWithAuxAdam : ITrainingOptimizer
+{
+    private sealed record MuonSlot(NamedParameter P, Tensor Momentum);
+    private sealed record AdamSlot(NamedParameter P, Tensor M, Tensor V);
+
+    private readonly List<MuonSlot> _muon = [];
+    private readonly List<AdamSlot> _adam = [];
+    private long _adamStep;
+
+    public MuonSettings Muon { get; }
+    public AdamSettings Adam { get; }
+    public IReadOnlyList<NamedParameter> Parameters { get; }
+    public IReadOnlyList<NamedParameter> MuonParameters => _muon.Select(s => s.P).ToList();
+    public IReadOnlyList<NamedParameter> AdamParameters => _adam.Select(s => s.P).ToList();
+    public long StepCount { get; private set; }
+
+    /// <summary>Groups <paramref name="parameters"/> (e.g. <c>module.named_parameters()</c>) by <see cref="ParameterGrouping"/>.</summary>
+    public MuonWithAuxAdam(IEnumerable<(string name, TorchSharp.Modules.Parameter parameter)> parameters, MuonSettings? muon = null, AdamSettings? adam = null)
+        : this(ParameterGrouping.Split(parameters), muon, adam) { }
+
+    /// <summary>Uses the given groups as they are (the Muon group must hold only 2-D parameters).</summary>
+    public MuonWithAuxAdam((IReadOnlyList<NamedParameter> Muon, IReadOnlyList<NamedParameter> Adam) groups, MuonSettings? muon = null, AdamSettings? adam = null)
+    {
+        Muon = muon ?? new MuonSettings();
+        Adam = adam ?? new AdamSettings();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var p in groups.Muon.Concat(groups.Adam))
+            if (!names.Add(p.Name)) throw new ArgumentException($"parameter '{p.Name}' appears twice", nameof(groups));
+        foreach (var p in groups.Muon)
+        {
+            if (p.Parameter.dim() != 2)
+                throw new ArgumentException($"Muon takes only 2-D matrices; '{p.Name}' has shape [{string.Join(", ", p.Parameter.shape)}]", nameof(groups));
+            _muon.Add(new MuonSlot(p, zeros_like(p.Parameter).DetachFromDisposeScope()));
+        }
+        foreach (var p in groups.Adam)
+            _adam.Add(new AdamSlot(p, zeros_like(p.Parameter).DetachFromDisposeScope(), zeros_like(p.Parameter).DetachFromDisposeScope()));
+        Parameters = [.. groups.Muon, .. groups.Adam];
+    }
+
+    public void Step(double lrMultiplier)
+    {
+        using var noGrad = no_grad();
+        double muonLr = Muon.Lr * lrMultiplier, adamLr = Adam.Lr * lrMultiplier;
+        foreach (var slot in _muon)
+        {
+            using var scope = NewDisposeScope();
+            var w = slot.P.Parameter;                                                   // (rows, cols)
+            var g = w.grad is { } grad ? grad : zeros_like(w);
+            slot.Momentum.lerp_(g, 1 - Muon.Momentum);                                  // m ← β m + (1−β) g
+            var u = g.lerp(slot.Momentum, Muon.Momentum);                              // Nesterov: (1−β) g + β m
+            var o = NewtonSchulz.Orthogonalize(u, Muon.NsSteps);                       // (rows, cols) bf16
+            // Out of place on purpose: libtorch's in-place mul_(Scalar) rounds the scalar to bf16 first
+            // (√3 → 1.734375), whereas PyTorch's `update *= s` multiplies in float with the exact scalar.
+            o = o * Math.Sqrt(Math.Max(1.0, (double)w.shape[0] / w.shape[1]));         // bf16
+            w.mul_(1 - muonLr * Muon.WeightDecay);
+            w.add_(o.to_type(w.dtype), alpha: -muonLr);
+        }
+        if (_adam.Count > 0)
+        {
+            _adamStep++;
+            double bc1 = 1 - Math.Pow(Adam.Beta1, _adamStep), bc2 = 1 - Math.Pow(Adam.Beta2, _adamStep);
+            foreach (var slot in _adam)
+            {
+                using var scope = NewDisposeScope();
+                var w = slot.P.Parameter;
+                var g = w.grad is { } grad ? grad : zeros_like(w);
+                slot.M.lerp_(g, 1 - Adam.Beta1);
+                slot.V.lerp_(g.square(), 1 - Adam.Beta2);
+                var update = (slot.M / bc1) / ((slot.V / bc2).sqrt() + Adam.Eps);
+                w.mul_(1 - adamLr * Adam.WeightDecay);
+                w.add_(update, alpha: -adamLr);
+            }
+        }
+        StepCount++;
+    }
+
+    public void ZeroGrad()
+    {
+        foreach (var p in Parameters)
+            if (p.Parameter.grad is { } g) { p.Parameter.grad = null; g.Dispose(); }
+    }
+
+    public OptimizerStateDict StateDict()
+    {
+        var state = new OptimizerStateDict();
+        foreach (var s in _muon) state.Add("muon.momentum." + s.P.Name, s.Momentum.detach().clone().DetachFromDisposeScope());
+        foreach (var s in _adam)
+        {
+            state.Add("adam.m." + s.P.Name, s.M.detach().clone().DetachFromDisposeScope());
+            state.Add("adam.v." + s.P.Name, s.V.detach().clone().DetachFromDisposeScope());
+        }
+        state.Add("adam.step", OptimizerStateDict.Counter(_adamStep).DetachFromDisposeScope());
+        state.Add("muon.step", OptimizerStateDict.Counter(StepCount).DetachFromDisposeScope());
+        return state;
+    }
+
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> state)
+    {
+        var expected = new List<string> { "adam.step", "muon.step" };
+        foreach (var s in _muon) expected.Add("muon.momentum." + s.P.Name);
+        foreach (var s in _adam) { expected.Add("adam.m." + s.P.Name); expected.Add("adam.v." + s.P.Name); }
+        OptimizerStateDict.RejectUnknown(state, expected);
+        long adamStep = OptimizerStateDict.ReadCounter(state, "adam.step");
+        long step = OptimizerStateDict.ReadCounter(state, "muon.step");
+        foreach (var s in _muon) OptimizerStateDict.CopyInto(state, "muon.momentum." + s.P.Name, s.Momentum);
+        foreach (var s in _adam)
+        {
+            OptimizerStateDict.CopyInto(state, "adam.m." + s.P.Name, s.M);
+            OptimizerStateDict.CopyInto(state, "adam.v." + s.P.Name, s.V);
+        }
+        (_adamStep, StepCount) = (adamStep, step);
+    }
+
+    public void Dispose()
+    {
+        foreach (var s in _muon) s.Momentum.Dispose();
+        foreach (var s in _adam) { s.M.Dispose(); s.V.Dispose(); }
+        _muon.Clear();
+        _adam.Clear();
+    }
+}
