@@ -135,23 +135,40 @@ public sealed class RecurrentModel : nn.Module<Tensor, RecurrenceOptions, Tensor
 
     /// <summary>
     /// Runs <c>Recurrence</c> iterations from <paramref name="state"/>: the first Recurrence − GradSteps
-    /// without gradient (the state is detached after them), the last GradSteps with gradient.
+    /// without gradient (the state is detached after them), the last GradSteps with gradient. Each
+    /// iteration runs in its own dispose scope, so a no-grad iteration's activations are freed at once
+    /// and memory does not grow with the number of no-grad iterations (autograd keeps what the grad
+    /// iterations need by its own references).
     /// </summary>
     public Tensor Recur(Tensor e, Tensor state, RecurrenceOptions options, Tensor cos, Tensor sin)
     {
         if (options.Recurrence < 1) throw new ArgumentOutOfRangeException(nameof(options), "recurrence must be ≥ 1");
         int grad = Math.Clamp(options.GradSteps, 0, options.Recurrence);
         int noGrad = options.Recurrence - grad;
+        var s = state;
+        void Replace(Tensor next)
+        {
+            if (!ReferenceEquals(s, state)) s.Dispose();   // the caller owns the initial state
+            s = next;
+        }
         if (noGrad > 0)
         {
             using (no_grad())
             {
-                for (int i = 0; i < noGrad; i++) state = Iterate(state, e, options, cos, sin);
+                for (int i = 0; i < noGrad; i++)
+                {
+                    using var scope = NewDisposeScope();
+                    Replace(Iterate(s, e, options, cos, sin).MoveToOuterDisposeScope());
+                }
             }
-            state = state.detach();
+            Replace(s.detach());
         }
-        for (int i = 0; i < grad; i++) state = Iterate(state, e, options, cos, sin);
-        return state;
+        for (int i = 0; i < grad; i++)
+        {
+            using var scope = NewDisposeScope();
+            Replace(Iterate(s, e, options, cos, sin).MoveToOuterDisposeScope());
+        }
+        return s;
     }
 
     /// <summary>One recurrence: <c>core(adapter(cat(s, e)))</c>, (B, T, d) → (B, T, d).</summary>
