@@ -13,6 +13,7 @@ public static class DeepenCli
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(LogitsCommand.Create());
         root.Subcommands.Add(ConvertCommand.Create());
+        root.Subcommands.Add(FlopsCommand.Create());
         root.Subcommands.Add(DataCommand.Create());
         root.Subcommands.Add(TokenizerCommand.Create());
         return root;
