@@ -25,6 +25,8 @@ public sealed class Projection : nn.Module<Tensor, Tensor>
 
     public override Tensor forward(Tensor x)   // (..., in) → (..., out)
     {
+        if (MixedPrecision.MatmulDType is { } md && md != x.dtype)
+            return nn.functional.linear(x.to_type(md), weight.to_type(md)).to_type(x.dtype);
         var w = weight.dtype == x.dtype ? (Tensor)weight : weight.to_type(x.dtype);
         return nn.functional.linear(x, w);
     }

@@ -1,0 +1,25 @@
+using System.Text.Json;
+using Deepen.Data;
+
+namespace Deepen.Training;
+
+/// <summary>
+/// Where a run stands after <see cref="Step"/> optimizer steps: everything besides the weights and the
+/// optimizer state that an exact resume needs. Random draws (recurrence, initial-state noise, data
+/// order) are functions of the step and the seed, so no generator state is stored.
+/// </summary>
+public sealed record TrainerState(long Step, long Tokens, double TrainFlops, TokenLoaderState Data, double ElapsedSeconds)
+{
+    public const string FileName = "trainer_state.json";
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
+
+    public void Save(string dir) => File.WriteAllText(Path.Combine(dir, FileName), JsonSerializer.Serialize(this, Json));
+
+    public static TrainerState Load(string dir)
+    {
+        var path = Path.Combine(dir, FileName);
+        if (!File.Exists(path)) throw new DeepenException($"{path}: missing; not a training checkpoint.");
+        try { return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(path), Json) ?? throw new JsonException("null"); }
+        catch (JsonException e) { throw new DeepenException($"{path}: not a valid trainer state ({e.Message}).", e); }
+    }
+}

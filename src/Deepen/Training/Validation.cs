@@ -1,0 +1,53 @@
+using Deepen.Data;
+using Deepen.Modeling;
+using static TorchSharp.torch;
+
+namespace Deepen.Training;
+
+/// <summary>
+/// Held-out loss at each of a list of recurrences (the paper's loss-over-recurrence evaluation): the
+/// first <c>batches</c> micro-batches of the held-out shards in a fixed order, every iteration without
+/// gradient, the initial-state noise seeded so repeated validations are comparable.
+/// </summary>
+public static class Validation
+{
+    /// <returns>recurrence → mean next-token loss (a plain model reports one value under recurrence 1).</returns>
+    public static SortedDictionary<int, double> Run(TrainableModel model, IReadOnlyList<string> valShards, IReadOnlyList<int> recurrences,
+        int batchSize, int batches, long seed, string? fingerprint, ScalarType? matmulDType)
+    {
+        var result = new SortedDictionary<int, double>();
+        var rs = model.IsRecurrent ? recurrences : [1];
+        bool wasTraining = model.Module.training;
+        model.Module.eval();
+        try
+        {
+            using var noGrad = no_grad();
+            using var precision = MixedPrecision.Use(matmulDType);
+            foreach (var r in rs)
+            {
+                using var loader = new TokenShardLoader(valShards, new TokenShardLoaderOptions
+                {
+                    BatchSize = batchSize, Seed = seed, OnEnd = DataEndAction.Stop, ExpectedFingerprint = fingerprint, Log = _ => { },
+                });
+                double sum = 0; long tokens = 0; int done = 0;
+                while ((batches <= 0 || done < batches) && loader.TryNext(out var batch))
+                {
+                    using var scope = NewDisposeScope();
+                    using var b = batch;
+                    using var gen = new Generator((ulong)(seed * 7919 + done));
+                    var logits = model.Logits(b.Inputs, new RecurrenceDraw(r, 0), gen);
+                    var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]).to_type(ScalarType.Float32), b.Labels.reshape(-1), reduction: nn.Reduction.Sum);
+                    sum += loss.item<float>();
+                    tokens += b.Labels.numel();
+                    done++;
+                }
+                if (tokens > 0) result[r] = sum / tokens;
+            }
+        }
+        finally
+        {
+            if (wasTraining) model.Module.train();
+        }
+        return result;
+    }
+}

@@ -1,0 +1,70 @@
+using System.Text.Json.Nodes;
+using Deepen.Checkpoints;
+using Deepen.Training;
+
+namespace Deepen.Tests.Training;
+
+public class TrainerTests
+{
+    private static readonly Action<string> Quiet = _ => { };
+
+    [Fact]
+    public void TrainingLowersHeldOutLossAndWritesTheRunDirectory()
+    {
+        using var tmp = new TestPaths.TempDir();
+        var data = TinyTrainingRun.WriteShards(tmp["data"]);
+        var config = TinyTrainingRun.Config(data, tmp["run"], 30) with { EvalEvery = 10 };
+        var result = Trainer.Run(config, new TrainRunOptions { Log = Quiet });
+        Assert.False(result.Stopped, result.Reason);
+        var rows = MetricsLog.Read(Path.Combine(tmp["run"], MetricsLog.FileName));
+        var steps = rows.Where(r => r["kind"] is null).ToList();
+        Assert.Equal(30, steps.Count);
+        Assert.Equal(Enumerable.Range(1, 30), steps.Select(r => r["step"]!.GetValue<int>()));
+        foreach (var key in new[] { "tokens", "lr", "loss", "grad_norm", "n_no_grad", "k_grad", "mean_recurrence", "tokens_per_s", "train_flops", "peak_rss_mb" })
+            Assert.True(steps[0].ContainsKey(key), $"metrics row lacks '{key}'");
+        var vals = rows.Where(r => r["kind"]?.GetValue<string>() == "validation").ToList();
+        Assert.Equal([10, 20, 30], vals.Select(v => v["step"]!.GetValue<int>()));
+        double first = vals[0]["val_loss_r4"]!.GetValue<double>(), last = vals[^1]["val_loss_r4"]!.GetValue<double>();
+        Assert.True(last < first - 0.3, $"held-out loss went from {first:F3} to {last:F3}");
+        // The curriculum ramps r̄ linearly to 4 over half the run, never decreasing.
+        var means = steps.Select(r => r["mean_recurrence"]!.GetValue<int>()).ToList();
+        Assert.Equal(1, means[0]);
+        Assert.Equal(4, means[^1]);
+        Assert.True(means.Zip(means.Skip(1)).All(p => p.Second >= p.First));
+        // The final model loads as a recurrent model.
+        using var final = RecurrentCheckpoint.Load(result.FinalDir);
+        Assert.True(File.Exists(Path.Combine(tmp["run"], "config.yaml")));
+    }
+
+    [Fact]
+    public void ResumeContinuesTheSameTrajectory()
+    {
+        using var tmp = new TestPaths.TempDir();
+        var data = TinyTrainingRun.WriteShards(tmp["data"]);
+        var straight = TinyTrainingRun.Config(data, tmp["straight"], 12);
+        Trainer.Run(straight, new TrainRunOptions { Log = Quiet });
+
+        var split = TinyTrainingRun.Config(data, tmp["split"], 12) with { SaveEvery = 6 };
+        // First half: stop after step 6 by cancelling (the checkpoint is written at step 6 anyway).
+        using var cts = new CancellationTokenSource();
+        var first = Trainer.Run(split, new TrainRunOptions { Log = line => { if (line.StartsWith("step 6/")) cts.Cancel(); }, Cancel = cts.Token });
+        Assert.True(first.Stopped);
+        Assert.Equal(6, first.StepsDone);
+        Trainer.Run(split, new TrainRunOptions { Log = Quiet, Resume = "auto" });
+
+        AssertSameTrajectory(tmp["straight"], tmp["split"], 7, 12);
+    }
+
+    internal static void AssertSameTrajectory(string runA, string runB, int fromStep, int toStep)
+    {
+        var a = MetricsLog.Read(Path.Combine(runA, MetricsLog.FileName)).Where(r => r["kind"] is null).ToDictionary(r => r["step"]!.GetValue<int>());
+        var b = MetricsLog.Read(Path.Combine(runB, MetricsLog.FileName)).Where(r => r["kind"] is null).ToDictionary(r => r["step"]!.GetValue<int>());
+        Assert.Equal(a.Keys.Order(), b.Keys.Order());
+        for (int s = fromStep; s <= toStep; s++)
+            foreach (var key in new[] { "loss", "n_no_grad", "k_grad", "lr", "grad_norm", "tokens" })
+                Assert.True(JsonNode.DeepEquals(a[s][key], b[s][key]), $"step {s} '{key}': {a[s][key]} vs {b[s][key]}");
+        var wa = File.ReadAllBytes(Path.Combine(runA, "final", "model.safetensors"));
+        var wb = File.ReadAllBytes(Path.Combine(runB, "final", "model.safetensors"));
+        Assert.Equal(wa, wb);
+    }
+}
