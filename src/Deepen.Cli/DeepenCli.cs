@@ -12,6 +12,7 @@ public static class DeepenCli
         root.Options.Add(CliRunner.Verbose);
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(LogitsCommand.Create());
+        root.Subcommands.Add(InitCommand.Create());
         root.Subcommands.Add(ConvertCommand.Create());
         root.Subcommands.Add(FlopsCommand.Create());
         root.Subcommands.Add(DataCommand.Create());

@@ -68,7 +68,7 @@ public static class HfConfig
             r.DoubleOr("high_freq_factor", 4.0), r.IntOr("original_max_position_embeddings", 8192));
     }
 
-    internal static ModelConfig Validated(this ModelConfig c, string path)
+    public static ModelConfig Validated(this ModelConfig c, string path)
     {
         void Positive(string key, long v) { if (v <= 0) throw new DeepenException($"{path}: '{key}' must be positive, got {v}."); }
         Positive("vocab_size", c.VocabSize); Positive("hidden_size", c.HiddenSize); Positive("intermediate_size", c.IntermediateSize);

@@ -79,7 +79,13 @@ public static class SyntheticMath
     }
 
     /// <summary>
-    /// Writes problems as JSONL lines <c>{"question": ..., "answer": ..., "ops": k}</c> to a temporary file,
+    /// The problem as one training document in the plain GSM8K layout that the <c>gsm8k</c> eval task
+    /// prompts with: <c>Question: {question}\nAnswer: {answer}</c>.
+    /// </summary>
+    public static string TrainingText(MathProblem p) => $"Question: {p.Question}\nAnswer: {p.Answer}";
+
+    /// <summary>
+    /// Writes problems as JSONL lines <c>{"question": ..., "answer": ..., "ops": k, "text": ...}</c> (text: <see cref="TrainingText"/>) to a temporary file,
     /// renamed to <paramref name="path"/> when complete. Returns the number written.
     /// </summary>
     public static int WriteJsonl(string path, IEnumerable<MathProblem> problems)
@@ -101,6 +107,7 @@ public static class SyntheticMath
                         writer.WriteString("question", p.Question);
                         writer.WriteString("answer", p.Answer);
                         writer.WriteNumber("ops", p.Ops);
+                        writer.WriteString("text", TrainingText(p));
                         writer.WriteEndObject();
                     }
                     stream.WriteByte((byte)'\n');

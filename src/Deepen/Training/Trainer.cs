@@ -204,10 +204,10 @@ public static class Trainer
         var sw = Stopwatch.StartNew();
         var losses = Validation.Run(model, shards.Val, c.ValRecurrences, c.MicroBatchSize, c.ValBatches, c.Seed, shards.Fingerprint, matmul);
         var row = new JsonObject { ["step"] = step, ["kind"] = "validation" };
-        foreach (var (r, loss) in losses) row[model.IsRecurrent ? $"val_loss_r{r}" : "val_loss"] = loss;
+        foreach (var (r, loss) in losses) row[model.IsRecurrent ? $"val_loss_r{r}" : "val_loss"] = loss.Loss;
         row["val_s"] = sw.Elapsed.TotalSeconds;
         metrics.Append(row);
-        log($"validation @ {step}: " + string.Join(", ", losses.Select(kv => model.IsRecurrent ? $"r={kv.Key} {kv.Value:F4}" : $"{kv.Value:F4}")));
+        log($"validation @ {step}: " + string.Join(", ", losses.Select(kv => model.IsRecurrent ? $"r={kv.Key} {kv.Value.Loss:F4}" : $"{kv.Value.Loss:F4}")));
     }
 
     private static void WriteRunFiles(TrainConfig c, TrainRunOptions o)

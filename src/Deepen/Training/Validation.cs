@@ -4,6 +4,9 @@ using static TorchSharp.torch;
 
 namespace Deepen.Training;
 
+/// <summary>Mean next-token loss over <see cref="Tokens"/> held-out tokens.</summary>
+public sealed record HeldOutLoss(double Loss, long Tokens);
+
 /// <summary>
 /// Held-out loss at each of a list of recurrences (the paper's loss-over-recurrence evaluation): the
 /// first <c>batches</c> micro-batches of the held-out shards in a fixed order, every iteration without
@@ -11,11 +14,11 @@ namespace Deepen.Training;
 /// </summary>
 public static class Validation
 {
-    /// <returns>recurrence → mean next-token loss (a plain model reports one value under recurrence 1).</returns>
-    public static SortedDictionary<int, double> Run(TrainableModel model, IReadOnlyList<string> valShards, IReadOnlyList<int> recurrences,
+    /// <returns>recurrence → mean next-token loss and the tokens it averages over (a plain model reports one value under recurrence 1).</returns>
+    public static SortedDictionary<int, HeldOutLoss> Run(TrainableModel model, IReadOnlyList<string> valShards, IReadOnlyList<int> recurrences,
         int batchSize, int batches, long seed, string? fingerprint, ScalarType? matmulDType)
     {
-        var result = new SortedDictionary<int, double>();
+        var result = new SortedDictionary<int, HeldOutLoss>();
         var rs = model.IsRecurrent ? recurrences : [1];
         bool wasTraining = model.Module.training;
         model.Module.eval();
@@ -41,7 +44,7 @@ public static class Validation
                     tokens += b.Labels.numel();
                     done++;
                 }
-                if (tokens > 0) result[r] = sum / tokens;
+                if (tokens > 0) result[r] = new HeldOutLoss(sum / tokens, tokens);
             }
         }
         finally
