@@ -14,6 +14,7 @@ public static class DeepenCli
         root.Subcommands.Add(LogitsCommand.Create());
         root.Subcommands.Add(ConvertCommand.Create());
         root.Subcommands.Add(FlopsCommand.Create());
+        root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(DataCommand.Create());
         root.Subcommands.Add(TokenizerCommand.Create());
         return root;
