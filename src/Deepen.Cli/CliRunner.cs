@@ -16,13 +16,21 @@ public static class CliRunner
     public static void Handle(this Command command, Action<ParseResult> action) =>
         command.SetAction((Func<ParseResult, int>)(parse => Run(parse, () => action(parse))));
 
-    private static int Run(ParseResult parse, Action action)
+    /// <summary>
+    /// Sets the verb's action, which returns its own exit code (e.g. 3 for a run that stopped early); user
+    /// errors still become one line and exit code 1.
+    /// </summary>
+    public static void HandleWithExitCode(this Command command, Func<ParseResult, int> action) =>
+        command.SetAction((Func<ParseResult, int>)(parse => RunWithExitCode(parse, () => action(parse))));
+
+    private static int Run(ParseResult parse, Action action) => RunWithExitCode(parse, () => { action(); return 0; });
+
+    private static int RunWithExitCode(ParseResult parse, Func<int> action)
     {
         bool verbose = parse.GetValue(Verbose);
         try
         {
-            action();
-            return 0;
+            return action();
         }
         catch (DeepenException e)
         {

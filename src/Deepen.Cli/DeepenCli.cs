@@ -15,6 +15,7 @@ public static class DeepenCli
         root.Subcommands.Add(InitCommand.Create());
         root.Subcommands.Add(ConvertCommand.Create());
         root.Subcommands.Add(FlopsCommand.Create());
+        root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(DataCommand.Create());
         root.Subcommands.Add(TokenizerCommand.Create());
         return root;

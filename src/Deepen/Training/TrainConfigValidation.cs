@@ -1,0 +1,126 @@
+using System.Globalization;
+
+namespace Deepen.Training;
+
+/// <summary>
+/// Checks the values of a <see cref="TrainConfig"/> in one place: required keys, positive sizes, fractions in
+/// [0, 1] and the allowed words of each enumerated key. Paths are not checked for existence here (the
+/// trainer does that when it opens them).
+/// </summary>
+public static class TrainConfigValidation
+{
+    /// <summary>The allowed values of each enumerated key (snake_case key → words), in the order help text lists them.</summary>
+    public static IReadOnlyDictionary<string, string[]> AllowedValues { get; } = new Dictionary<string, string[]>
+    {
+        ["on_data_end"] = ["wrap", "stop"],
+        ["optimizer"] = ["muon", "adamw"],
+        ["curriculum"] = ["none", "linear", "1-sqrt"],
+        ["backprop_curriculum"] = ["none", "linear"],
+        ["precision"] = ["fp32", "bf16-mixed"],
+        ["save_dtype"] = ["float32", "bfloat16"],
+    };
+
+    /// <summary>
+    /// Returns <paramref name="config"/> when every value is allowed; otherwise throws one
+    /// <see cref="DeepenException"/> that lists every problem, each naming the key, the value and what is allowed.
+    /// </summary>
+    public static TrainConfig Validate(this TrainConfig config)
+    {
+        var errors = Problems(config);
+        if (errors.Count == 1) throw new DeepenException(errors[0]);
+        if (errors.Count > 1) throw new DeepenException($"{errors.Count} problems in the training config:\n  " + string.Join("\n  ", errors));
+        return config;
+    }
+
+    /// <summary>Every problem with <paramref name="config"/>'s values, one message each; empty when it is valid.</summary>
+    public static IReadOnlyList<string> Problems(TrainConfig config)
+    {
+        var c = config;
+        var errors = new List<string>();
+
+        void Required(string key, string value, string what)
+        {
+            if (string.IsNullOrWhiteSpace(value)) errors.Add($"{key}: required ({what}); set it in the config file or with --{key}.");
+        }
+        void Positive(string key, long value)
+        {
+            if (value < 1) errors.Add($"{key}: {value} is not allowed; expected a positive integer (≥ 1).");
+        }
+        void NonNegative(string key, long value, string zeroMeans)
+        {
+            if (value < 0) errors.Add($"{key}: {value} is not allowed; expected an integer ≥ 0 (0 = {zeroMeans}).");
+        }
+        void PositiveReal(string key, double value)
+        {
+            if (!(value > 0 && double.IsFinite(value))) errors.Add($"{key}: {Num(value)} is not allowed; expected a positive number.");
+        }
+        void NonNegativeReal(string key, double value)
+        {
+            if (!(value >= 0 && double.IsFinite(value))) errors.Add($"{key}: {Num(value)} is not allowed; expected a number ≥ 0.");
+        }
+        void Fraction(string key, double value)
+        {
+            if (!(value >= 0 && value <= 1)) errors.Add($"{key}: {Num(value)} is not allowed; expected a fraction in [0, 1].");
+        }
+        void OneOf(string key, string value)
+        {
+            var allowed = AllowedValues[key];
+            if (!allowed.Contains(value, StringComparer.Ordinal))
+                errors.Add($"{key}: '{value}' is not allowed; expected one of: {string.Join(", ", allowed)}.");
+        }
+
+        // model and data
+        Required("model", c.Model, "the model directory to train");
+        Required("out", c.Out, "the run directory");
+        if (c.TrainData.Count == 0) errors.Add("train_data: required (token shards, a folder from 'deepen data prepare', or text/JSONL/Parquet inputs); set it in the config file or with --train_data.");
+        if (c.TrainData.Any(string.IsNullOrWhiteSpace)) errors.Add("train_data: holds an empty path.");
+        if (c.ValData.Any(string.IsNullOrWhiteSpace)) errors.Add("val_data: holds an empty path.");
+        if (string.IsNullOrWhiteSpace(c.TextField)) errors.Add("text_field: must not be empty (the JSONL key holding each document).");
+        Positive("seq_len", c.SeqLen);
+        OneOf("on_data_end", c.OnDataEnd);
+
+        // batch and steps
+        Positive("micro_batch_size", c.MicroBatchSize);
+        Positive("grad_accum_steps", c.GradAccumSteps);
+        Positive("max_steps", c.MaxSteps);
+
+        // optimizer and lr schedule
+        OneOf("optimizer", c.Optimizer);
+        PositiveReal("lr", c.Lr);
+        PositiveReal("muon_lr", c.MuonLr);
+        NonNegativeReal("weight_decay", c.WeightDecay);
+        NonNegativeReal("muon_weight_decay", c.MuonWeightDecay);
+        PositiveReal("grad_clip", c.GradClip);
+        Fraction("warmup", c.Warmup);
+        Fraction("cooldown", c.Cooldown);
+        Fraction("min_lr_ratio", c.MinLrRatio);
+        if (c.Warmup is >= 0 and <= 1 && c.Cooldown is >= 0 and <= 1 && c.Warmup + c.Cooldown > 1)
+            errors.Add($"warmup + cooldown: {Num(c.Warmup)} + {Num(c.Cooldown)} exceed the whole run; expected a sum ≤ 1.");
+
+        // recurrence
+        NonNegative("mean_recurrence", c.MeanRecurrence, "the model's mean_recurrence");
+        NonNegative("backprop_depth", c.BackpropDepth, "the model's mean_backprop_depth");
+        OneOf("curriculum", c.Curriculum);
+        Fraction("curriculum_warmup", c.CurriculumWarmup);
+        OneOf("backprop_curriculum", c.BackpropCurriculum);
+        Positive("backprop_curriculum_start", c.BackpropCurriculumStart);
+        if (c.BackpropCurriculum != "none" && c.BackpropDepth > 0 && c.BackpropCurriculumStart > c.BackpropDepth)
+            errors.Add($"backprop_curriculum_start: {c.BackpropCurriculumStart} is above backprop_depth {c.BackpropDepth}; expected a start ≤ the depth it ramps to.");
+
+        // precision, threads
+        OneOf("precision", c.Precision);
+        NonNegative("threads", c.Threads, "all cores");
+
+        // logging, validation, checkpoints
+        NonNegative("eval_every", c.EvalEvery, "only at the end");
+        foreach (var r in c.ValRecurrences.Where(r => r < 1).Distinct())
+            errors.Add($"val_recurrences: {r} is not allowed; expected positive integers, e.g. [1, 2, 4, 8, 16, 32].");
+        NonNegative("val_batches", c.ValBatches, "all");
+        NonNegative("save_every", c.SaveEvery, "only the final model");
+        Positive("keep_last", c.KeepLast);
+        OneOf("save_dtype", c.SaveDtype);
+        return errors;
+    }
+
+    private static string Num(double v) => v.ToString("R", CultureInfo.InvariantCulture);
+}
