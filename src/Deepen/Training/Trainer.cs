@@ -19,7 +19,7 @@ public static class Trainer
     public static TrainResult Run(TrainConfig c, TrainRunOptions o)
     {
         var log = o.Rank == 0 ? o.Log : _ => { };
-        if (string.IsNullOrEmpty(c.Out)) throw new DeepenException("out: give the run directory.");
+        c = c.Validate();
         if (!Directory.Exists(c.Model)) throw new DeepenException($"model: '{c.Model}' does not exist.");
         set_num_threads(c.Threads > 0 ? c.Threads : Environment.ProcessorCount);
         Directory.CreateDirectory(c.Out);
@@ -210,13 +210,8 @@ public static class Trainer
         log($"validation @ {step}: " + string.Join(", ", losses.Select(kv => model.IsRecurrent ? $"r={kv.Key} {kv.Value.Loss:F4}" : $"{kv.Value.Loss:F4}")));
     }
 
-    private static void WriteRunFiles(TrainConfig c, TrainRunOptions o)
-    {
-        var path = Path.Combine(c.Out, "config.yaml");
-        var text = (o.CommandLine is null ? "" : $"# {o.CommandLine}\n") + TrainConfigYaml.Write(c);
-        File.WriteAllText(path + ".tmp", text);
-        File.Move(path + ".tmp", path, overwrite: true);
-    }
+    private static void WriteRunFiles(TrainConfig c, TrainRunOptions o) =>
+        TrainConfigFile.Save(c, Path.Combine(c.Out, "config.yaml"), o.CommandLine is null ? null : [o.CommandLine]);
 
     public static double PeakRssMb()
     {

@@ -16,7 +16,7 @@ public class DataAndTokenizerCommandTests
         Assert.Equal(0, Run("data", "synth-math", "--count", "30", "--ops", "2,5", "--split", "test", "--format", "direct", "--seed", "3", "--out", dir["m.jsonl"]));
         var lines = File.ReadAllLines(dir["m.jsonl"]);
         Assert.Equal(30, lines.Length);
-        Assert.All(lines, l => Assert.Matches("\"answer\":\"#### \\d+\",\"ops\":[25]}$", l));
+        Assert.All(lines, l => Assert.Matches("\"answer\":\"#### \\d+\",\"ops\":[25],\"text\":\"Question: [^\"]+\\\\nAnswer: #### \\d+\"}$", l));
         Assert.Equal(1, Run("data", "synth-math", "--ops", "9", "--out", dir["bad.jsonl"]));
         Assert.False(File.Exists(dir["bad.jsonl"]));
     }

@@ -68,3 +68,29 @@ public class TrainerTests
         Assert.Equal(wa, wb);
     }
 }
+
+public class BaselineTrainingTests
+{
+    [Fact]
+    public void PlainModelTrainsAsTheNonRecurrentBaseline()
+    {
+        using var tmp = new TestPaths.TempDir();
+        var data = TinyTrainingRun.WriteShards(tmp["data"]);
+        var config = TinyTrainingRun.Config(data, tmp["run"], 20) with
+        {
+            Model = TestPaths.FixtureModel("llama-tiny"), Curriculum = "none", EvalEvery = 10,
+        };
+        var result = Trainer.Run(config, new TrainRunOptions { Log = _ => { } });
+        Assert.False(result.Stopped, result.Reason);
+        var rows = MetricsLog.Read(Path.Combine(tmp["run"], MetricsLog.FileName));
+        var steps = rows.Where(r => r["kind"] is null).ToList();
+        Assert.All(steps, r => Assert.Equal(1, r["mean_recurrence"]!.GetValue<int>()));
+        // FLOPs of a static model: 6 · N_nonemb per token.
+        using var model = TrainableModel.Load(TestPaths.FixtureModel("llama-tiny"));
+        long nonEmb = model.Module.parameters().Sum(p => p.numel()) - 2L * 96 * 64;
+        Assert.Equal(6.0 * nonEmb * steps[0]["tokens"]!.GetValue<long>(), steps[0]["train_flops"]!.GetValue<double>(), 1);
+        var vals = rows.Where(r => r["kind"] is not null).ToList();
+        Assert.True(vals[^1]["val_loss"]!.GetValue<double>() < vals[0]["val_loss"]!.GetValue<double>());
+        using var final = Deepen.Checkpoints.HfModel.Load(result.FinalDir);   // saved in HF layout
+    }
+}
