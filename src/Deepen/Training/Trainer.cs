@@ -69,6 +69,7 @@ public static class Trainer
             (model.IsRecurrent ? $", r̄ → {target} ({c.Curriculum}), backprop depth {depth}" : "") + $", {c.Optimizer}, {c.Precision}");
 
         // ---- train ----
+        if (resumeDir is null) Validate(c, model, shards, matmul, 0, metrics, log, o.Rank);   // the starting point of the loss curve
         var clock = Stopwatch.StartNew();
         double elapsedBefore = state.ElapsedSeconds;
         string reason = "completed";

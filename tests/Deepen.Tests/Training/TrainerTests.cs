@@ -23,7 +23,7 @@ public class TrainerTests
         foreach (var key in new[] { "tokens", "lr", "loss", "grad_norm", "n_no_grad", "k_grad", "mean_recurrence", "tokens_per_s", "train_flops", "peak_rss_mb" })
             Assert.True(steps[0].ContainsKey(key), $"metrics row lacks '{key}'");
         var vals = rows.Where(r => r["kind"]?.GetValue<string>() == "validation").ToList();
-        Assert.Equal([10, 20, 30], vals.Select(v => v["step"]!.GetValue<int>()));
+        Assert.Equal([0, 10, 20, 30], vals.Select(v => v["step"]!.GetValue<int>()));   // step 0: before training
         double first = vals[0]["val_loss_r4"]!.GetValue<double>(), last = vals[^1]["val_loss_r4"]!.GetValue<double>();
         Assert.True(last < first - 0.3, $"held-out loss went from {first:F3} to {last:F3}");
         // The curriculum ramps r̄ linearly to 4 over half the run, never decreasing.
