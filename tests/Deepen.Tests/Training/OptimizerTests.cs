@@ -277,4 +277,19 @@ public class OptimizerTests(ITestOutputHelper output)
         Assert.Equal(OptimizerGroup.Adam, ParameterGrouping.Classify("some.gain", [8]));   // not 2-D → cannot be Muon
         foreach (var (_, p) in ps) p.Dispose();
     }
+
+    [Fact]
+    public void OnARecurrentModelMuonGetsExactlyTheHiddenMatricesAndTheAdapter()
+    {
+        using var model = Deepen.Checkpoints.RecurrentCheckpoint.Load(TestPaths.FixtureModel("converted-olmo2-tiny"));
+        var (muon, adam) = ParameterGrouping.Split(model.named_parameters().Select(p => (p.name, p.parameter)));
+        var expectedMuon = model.named_parameters().Select(p => p.name)
+            .Where(n => n.EndsWith("attn.Wqkv.weight") || n.EndsWith("attn.proj.weight") || n.EndsWith("mlp.fc.weight") || n.EndsWith("mlp.proj.weight") || n == "transformer.adapter.weight")
+            .Order().ToList();
+        Assert.Equal(expectedMuon, muon.Select(p => p.Name).Order().ToList());
+        Assert.Contains("transformer.adapter.weight", muon.Select(p => p.Name));
+        Assert.All(adam, p => Assert.True(p.Name.Contains("norm") || p.Name.Contains("wte") || p.Name.Contains("lm_head") || p.Name.Contains("ln_f"), p.Name));
+        Assert.Contains(adam, p => p.Name.EndsWith("attn.q_norm.weight"));   // OLMo's QK-norms are norms → AdamW
+        Assert.Equal(model.named_parameters().Count(), muon.Count + adam.Count);
+    }
 }
