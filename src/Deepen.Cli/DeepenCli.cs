@@ -13,6 +13,7 @@ public static class DeepenCli
         root.Subcommands.Add(InspectCommand.Create());
         root.Subcommands.Add(LogitsCommand.Create());
         root.Subcommands.Add(InitCommand.Create());
+        root.Subcommands.Add(PretrainCommand.Create());
         root.Subcommands.Add(ConvertCommand.Create());
         root.Subcommands.Add(FlopsCommand.Create());
         root.Subcommands.Add(TrainCommand.Create());

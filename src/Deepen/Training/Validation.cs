@@ -19,6 +19,9 @@ public static class Validation
         int batchSize, int batches, long seed, string? fingerprint, ScalarType? matmulDType)
     {
         var result = new SortedDictionary<int, HeldOutLoss>();
+        long rows = valShards.Sum(p => { using var shard = TokenShard.Open(p, fingerprint); return shard.RowCount; });
+        if (rows == 0) return result;
+        batchSize = (int)Math.Min(batchSize, rows);   // a small held-out split is still evaluated whole
         var rs = model.IsRecurrent ? recurrences : [1];
         bool wasTraining = model.Module.training;
         model.Module.eval();

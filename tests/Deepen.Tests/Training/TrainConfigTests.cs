@@ -279,6 +279,14 @@ public class TrainConfigTests
     public void EveryRecipeLoadsAndValidates(string file)
     {
         var path = Path.Combine(TestPaths.RepoRoot, "configs", file);
+        if (file == "tiny-base.yaml")   // a pretraining recipe: training keys plus a pretrain: section
+        {
+            var p = PretrainConfigFile.Load(path, None);
+            Assert.Contains("deepen pretrain --config configs/tiny-base.yaml", File.ReadAllText(path));
+            Assert.Equal((8, 256, 8, 4), (p.Shape.NumLayers, p.Shape.HiddenSize, p.Shape.NumHeads, p.Shape.NumKvHeads));
+            Assert.Equal(4096, p.VocabSize);
+            return;
+        }
         var c = TrainConfigFile.Load(path, None, TestPaths.RepoRoot).Validate();   // model paths need not exist yet
         Assert.Contains($"deepen train --config configs/{file}", File.ReadAllText(path));
         if (file == "ci-tiny.yaml") return;   // the CI recipe is Deepen's own (CiRecipeTests runs it)

@@ -1,0 +1,64 @@
+using Deepen.Training;
+
+namespace Deepen.Tests.Training;
+
+public class PretrainConfigTests
+{
+    private static readonly Dictionary<string, string> None = [];
+
+    [Fact]
+    public void UnknownPretrainKeyNamesTheNearestOne()
+    {
+        using var tmp = new TestPaths.TempDir();
+        File.WriteAllText(tmp["p.yaml"], "pretrain:\n  hiden_size: 64\nout: runs/x\n");
+        var e = Assert.Throws<DeepenException>(() => PretrainConfigFile.Load(tmp["p.yaml"], None));
+        Assert.Contains("pretrain.hiden_size", e.Message);
+        Assert.Contains("hidden_size", e.Message);
+    }
+
+    [Fact]
+    public void TrainingKeysAreCheckedByTheTrainConfigLoader()
+    {
+        using var tmp = new TestPaths.TempDir();
+        File.WriteAllText(tmp["p.yaml"], "pretrain:\n  layers: 2\nmicro_batch: 4\n");
+        var e = Assert.Throws<DeepenException>(() => PretrainConfigFile.Load(tmp["p.yaml"], None));
+        Assert.Contains("micro_batch_size", e.Message);
+    }
+}
+
+public class PretrainRecipeTests
+{
+    [Fact]
+    public void TinyPretrainingShipsABf16ModelWithACard()
+    {
+        using var tmp = new TestPaths.TempDir();
+        Directory.CreateDirectory(tmp["corpus"]);
+        var text = string.Join("\n\n", Enumerable.Range(0, 300).Select(i => $"Paragraph {i}: the quick brown fox jumps over the lazy dog, and the dog sleeps."));
+        File.WriteAllText(Path.Combine(tmp["corpus"], "a.txt"), text);
+        var options = new PretrainOptions
+        {
+            Corpus = [tmp["corpus"]],
+            VocabSize = 300,
+            MathCount = 200,
+            MathOps = [1, 2],
+            Shape = new Deepen.Checkpoints.ModelConfig
+            {
+                ModelType = "llama", VocabSize = 1, HiddenSize = 32, IntermediateSize = 64, NumLayers = 2, NumHeads = 4, NumKvHeads = 2,
+                HeadDim = 8, RmsNormEps = 1e-5, RopeTheta = 10000, MaxPositionEmbeddings = 128,
+            },
+            ShipTo = tmp["ship"],
+            Train = new TrainConfig { Out = tmp["run"], SeqLen = 32, MicroBatchSize = 4, MaxSteps = 3, EvalEvery = 0, SaveEvery = 0, ValBatches = 2, Threads = 1 },
+            Log = _ => { },
+        };
+        var result = PretrainRecipe.Run(options);
+        Assert.False(result.Stopped, result.Reason);
+        using (var store = Deepen.Checkpoints.TensorStore.Open(tmp["ship"])) Assert.Equal("BF16", store.StoredDType());
+        Assert.True(File.Exists(Path.Combine(tmp["ship"], "tokenizer.json")));
+        var card = File.ReadAllText(Path.Combine(tmp["ship"], "README.md"));
+        Assert.Contains("| prose |", card);
+        Assert.Contains("| synthetic math |", card);
+        Assert.Contains("Sample generations", card);
+        using var model = Deepen.Checkpoints.HfModel.Load(tmp["ship"]);   // loads as a plain HF model
+        Assert.Equal(300, model.Config.VocabSize);
+    }
+}
