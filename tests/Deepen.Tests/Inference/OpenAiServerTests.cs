@@ -200,6 +200,9 @@ public sealed class OpenAiServerTests : IClassFixture<OpenAiServerTests.Running>
         var (status, json) = await Post("v1/completions", new JsonObject { ["prompt"] = string.Join(" ", Enumerable.Repeat("lazy dog", 200)) });
         Assert.Equal(HttpStatusCode.BadRequest, status);
         Assert.Contains("the model's context is 128", json["error"]!["message"]!.GetValue<string>());
+        var (streamStatus, streamJson) = await Post("v1/completions", new JsonObject { ["prompt"] = string.Join(" ", Enumerable.Repeat("lazy dog", 200)), ["stream"] = true });
+        Assert.Equal(HttpStatusCode.BadRequest, streamStatus);   // a stream that fails before its first byte is an ordinary error
+        Assert.Contains("the model's context is 128", streamJson["error"]!["message"]!.GetValue<string>());
         using var missing = await s.Http.GetAsync("v1/engines");
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
         using var wrongMethod = await s.Http.GetAsync("v1/completions");

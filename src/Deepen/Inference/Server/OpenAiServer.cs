@@ -55,6 +55,7 @@ public sealed class OpenAiServer : IAsyncDisposable
     private readonly TextTokenizer tokenizer;
     private readonly ServerOptions options;
     private readonly ChatFormat chat;
+    private readonly IReadOnlyList<int> chatStopIds;
     private readonly RequestQueue queue;
     private readonly HttpListener listener = new();
     private readonly CancellationTokenSource stopping = new();
@@ -74,6 +75,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         this.tokenizer = tokenizer;
         generator = new Generator(model, tokenizer);
         chat = this.options.Chat ?? ChatFormat.For(tokenizer);
+        chatStopIds = chat.StopTokenIds(tokenizer);
         queue = new RequestQueue(this.options.QueueCapacity);
         Log = log ?? (_ => { });
         if (chat.Notice is not null) Log($"chat: {chat.Notice}");
@@ -203,64 +205,77 @@ public sealed class OpenAiServer : IAsyncDisposable
         Seed = c.Seed,
         StopStrings = [.. c.Stop, .. extraStops],
         StopTokenIds = stopIds,
-        Depth = c.Recurrence is null && c.Adaptive is null ? options.Depth
-            : options.Depth with { Recurrence = c.Recurrence ?? options.Depth.Recurrence, Exit = c.Adaptive ?? options.Depth.Exit },
+        Depth = (c.Recurrence, c.Adaptive) switch
+        {
+            (null, null) => options.Depth,
+            (int r, null) => options.Depth with { Recurrence = r, Exit = null },                          // a fixed depth
+            (var r, var exit) => options.Depth with { Recurrence = r ?? options.Depth.Recurrence, Exit = exit },   // adaptive, r = the maximum
+        },
         Cache = options.Cache,
         TruncatePrompt = options.TruncatePrompts,
     };
 
+    // The tokenizer and the model are used on the worker thread only: requests are encoded, generated and decoded there.
+
     private async Task Completions(HttpListenerContext context, CompletionRequest r)
     {
-        var prompts = r.Prompts.Select(p => p.Ids ?? generator.EncodePrompt(p.Text!)).ToList();
         var genOptions = OptionsFor(r.Common, options.DefaultCompletionTokens, [], []) with
         {
             TopLogProbs = r.LogProbs ?? 0,
             PromptLogProbs = r.Echo && r.LogProbs is not null,
         };
         string id = $"cmpl-{Interlocked.Increment(ref requestCounter)}";
+        List<int[]> Encode() => r.Prompts.Select(p => p.Ids ?? generator.EncodePrompt(p.Text!)).ToList();
+        string PromptText(int i, int[] ids) => r.Prompts[i].Text ?? tokenizer.Decode(ids, skipSpecialTokens: false);
         if (r.Common.Stream)
         {
-            await Stream(context, prompts, genOptions, (row, piece, finish) => new JsonObject
+            await Stream(context, () =>
+            {
+                var prompts = Encode();
+                return (prompts, r.Echo ? prompts.Select((p, i) => PromptText(i, p)).ToList() : null);
+            }, genOptions, (row, piece, finish) => new JsonObject
             {
                 ["id"] = id, ["object"] = "text_completion", ["created"] = Now(), ["model"] = ModelId,
                 ["choices"] = new JsonArray(new JsonObject
                 {
                     ["index"] = row, ["text"] = piece, ["logprobs"] = null, ["finish_reason"] = FinishName(finish),
                 }),
-            }, echoPrompts: r.Echo ? r.Prompts.Select((p, i) => p.Text ?? tokenizer.Decode(prompts[i], skipSpecialTokens: false)).ToList() : null);
+            });
             return;
         }
-        var completions = await RunQueued(context, token => generator.Generate(prompts.Select(p => (IReadOnlyList<int>)p).ToList(), genOptions, token));
-        var choices = new JsonArray();
-        for (int i = 0; i < completions.Count; i++)
+        var body = await RunQueued(context, token =>
         {
-            var c = completions[i];
-            var promptText = r.Prompts[i].Text ?? tokenizer.Decode(prompts[i], skipSpecialTokens: false);
-            choices.Add(new JsonObject
+            var prompts = Encode();
+            var completions = generator.Generate(prompts.Select(p => (IReadOnlyList<int>)p).ToList(), genOptions, token);
+            var choices = new JsonArray();
+            for (int i = 0; i < completions.Count; i++)
             {
-                ["index"] = i,
-                ["text"] = (r.Echo ? promptText : "") + c.Text,
-                ["logprobs"] = r.LogProbs is null ? null : LogProbs(c, r.Echo),
-                ["finish_reason"] = FinishName(c.Finish),
-            });
-        }
-        int promptTokens = completions.Sum(c => c.PromptIds.Length), completionTokens = completions.Sum(c => c.Tokens.Count);
-        await WriteJson(context.Response, 200, new JsonObject
-        {
-            ["id"] = id, ["object"] = "text_completion", ["created"] = Now(), ["model"] = ModelId, ["choices"] = choices,
-            ["usage"] = Usage(promptTokens, completionTokens),
+                var c = completions[i];
+                choices.Add(new JsonObject
+                {
+                    ["index"] = i,
+                    ["text"] = (r.Echo ? PromptText(i, prompts[i]) : "") + c.Text,
+                    ["logprobs"] = r.LogProbs is null ? null : LogProbs(c, r.Echo),
+                    ["finish_reason"] = FinishName(c.Finish),
+                });
+            }
+            return new JsonObject
+            {
+                ["id"] = id, ["object"] = "text_completion", ["created"] = Now(), ["model"] = ModelId, ["choices"] = choices,
+                ["usage"] = Usage(completions.Sum(c => c.PromptIds.Length), completions.Sum(c => c.Tokens.Count)),
+            };
         });
+        await WriteJson(context.Response, 200, body);
     }
 
     private async Task ChatCompletions(HttpListenerContext context, ChatRequest r)
     {
-        var prompt = chat.Encode(tokenizer, r.Messages);
-        var genOptions = OptionsFor(r.Common, options.DefaultChatTokens, chat.StopStrings, chat.StopTokenIds(tokenizer));
+        var genOptions = OptionsFor(r.Common, options.DefaultChatTokens, chat.StopStrings, chatStopIds);
         string id = $"chatcmpl-{Interlocked.Increment(ref requestCounter)}";
         if (r.Common.Stream)
         {
             bool first = true;
-            await Stream(context, [prompt], genOptions, (row, piece, finish) =>
+            await Stream(context, () => ([chat.Encode(tokenizer, r.Messages)], null), genOptions, (row, piece, finish) =>
             {
                 var delta = new JsonObject();
                 if (first) { delta["role"] = "assistant"; first = false; }
@@ -270,10 +285,10 @@ public sealed class OpenAiServer : IAsyncDisposable
                     ["id"] = id, ["object"] = "chat.completion.chunk", ["created"] = Now(), ["model"] = ModelId,
                     ["choices"] = new JsonArray(new JsonObject { ["index"] = row, ["delta"] = delta, ["finish_reason"] = FinishName(finish) }),
                 };
-            }, echoPrompts: null);
+            });
             return;
         }
-        var c = (await RunQueued(context, token => generator.Generate([prompt], genOptions, token)))[0];
+        var c = await RunQueued(context, token => generator.Generate([chat.Encode(tokenizer, r.Messages)], genOptions, token)[0]);
         await WriteJson(context.Response, 200, new JsonObject
         {
             ["id"] = id, ["object"] = "chat.completion", ["created"] = Now(), ["model"] = ModelId,
@@ -304,8 +319,8 @@ public sealed class OpenAiServer : IAsyncDisposable
     /// finish reason and <c>data: [DONE]</c>. The worker writes pieces into a channel and this request's thread sends
     /// them; if sending fails (the client left), the generation is cancelled.
     /// </summary>
-    private async Task Stream(HttpListenerContext context, List<int[]> prompts, GenerationOptions genOptions,
-        Func<int, string, FinishReason?, JsonObject> chunk, IReadOnlyList<string>? echoPrompts)
+    private async Task Stream(HttpListenerContext context, Func<(List<int[]> Prompts, List<string>? Echo)> prepare,
+        GenerationOptions genOptions, Func<int, string, FinishReason?, JsonObject> chunk)
     {
         var channel = Channel.CreateUnbounded<JsonObject>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stopping.Token);
@@ -313,6 +328,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         {
             try
             {
+                var (prompts, echoPrompts) = prepare();
                 if (echoPrompts is not null)
                     for (int i = 0; i < echoPrompts.Count; i++) channel.Writer.TryWrite(chunk(i, echoPrompts[i], null));
                 foreach (var t in generator.Stream(prompts.Select(p => (IReadOnlyList<int>)p).ToList(), genOptions, token))
