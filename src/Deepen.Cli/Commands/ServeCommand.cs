@@ -1,0 +1,51 @@
+using System.CommandLine;
+using Deepen.Inference;
+using Deepen.Inference.Server;
+
+namespace Deepen.Cli.Commands;
+
+/// <summary><c>deepen serve</c>: an OpenAI-compatible HTTP server (runs until Ctrl+C).</summary>
+public static class ServeCommand
+{
+    public static Command Create()
+    {
+        var flags = new InferenceFlags(defaultMaxNewTokens: 16, defaultTemperature: 1.0);
+        var port = new Option<int>("--port") { Description = "TCP port (0 picks a free one).", DefaultValueFactory = _ => 8000 };
+        var host = new Option<string>("--host") { Description = "Address to bind; loopback by default. 0.0.0.0 exposes the server to the network.", DefaultValueFactory = _ => "127.0.0.1" };
+        var template = new Option<string?>("--chat-template") { Description = "Override the chat format: llama3, zephyr or plain." };
+        var queue = new Option<int>("--queue") { Description = "Requests that may wait at once; more get HTTP 503.", DefaultValueFactory = _ => 256 };
+        var cmd = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (/v1/models, /v1/completions, /v1/chat/completions).")
+            { port, host, template, queue };
+        flags.AddTo(cmd, withGeneration: false);
+        cmd.Handle(parse =>
+        {
+            var templateName = parse.GetValue(template);
+            var chat = templateName is null ? null : ChatFormat.Named(templateName);
+            if (parse.GetValue(port) is < 0 or > 65535) throw new DeepenException($"--port {parse.GetValue(port)}: expected 0..65535.");
+            var (model, tokenizer) = flags.Load(parse);
+            using var _m = model;
+            using var _t = tokenizer;
+            var options = new ServerOptions
+            {
+                Host = parse.GetValue(host)!,
+                Port = parse.GetValue(port),
+                Depth = flags.Depth(parse, model),
+                Cache = flags.Cache(parse),
+                Chat = chat,
+                QueueCapacity = parse.GetValue(queue),
+                TruncatePrompts = parse.GetValue(flags.Truncate),
+            };
+            if (options.Host is not ("127.0.0.1" or "localhost" or "::1"))
+                Console.Error.WriteLine($"warning: binding {options.Host} makes the server reachable from other machines; it has no authentication.");
+            var server = new OpenAiServer(model, tokenizer, options, line => Console.Error.WriteLine(line));
+            server.Start();
+            using var stop = new CancellationTokenSource();
+            Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();
+            server.RunUntilCancelledAsync(stop.Token).GetAwaiter().GetResult();
+            Console.Error.WriteLine("stopping...");
+            server.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        });
+        return cmd;
+    }
+}

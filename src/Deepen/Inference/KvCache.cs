@@ -1,0 +1,263 @@
+using Deepen.Modeling;
+using static TorchSharp.torch;
+
+namespace Deepen.Inference;
+
+/// <summary>Which part of a model an attention layer belongs to.</summary>
+public enum CacheStage
+{
+    /// <summary>A plain model's decoder layers.</summary>
+    Layers,
+    /// <summary>A recurrent model's prelude.</summary>
+    Prelude,
+    /// <summary>A recurrent model's core block, one entry per (iteration, layer).</summary>
+    Core,
+    /// <summary>A recurrent model's coda.</summary>
+    Coda,
+}
+
+/// <summary>An attention layer's place: the stage, the recurrence iteration (0-based; 0 outside the core) and the layer within the stage.</summary>
+public readonly record struct KvKey(CacheStage Stage, int Iteration, int Layer);
+
+/// <summary>How much of the core's keys and values a <see cref="KvCache"/> keeps.</summary>
+public sealed record KvCacheOptions
+{
+    /// <summary>
+    /// Null (the default, method.md §8's "full" lookup): one entry per (iteration, core layer), so iteration t of a
+    /// new token attends to the earlier tokens' keys and values of iteration t, exactly as recomputing the whole
+    /// sequence would. A number m &lt; r: the memory-saving mode. Each core layer keeps m entries and iteration t
+    /// reads and writes entry t mod m, so a new token's iteration t attends to the earlier tokens' keys and values
+    /// of the <em>last iteration they ran that is congruent to t mod m</em> (one of their last m iterations) instead
+    /// of iteration t. The approximation is good when the latent state has converged over the last m iterations;
+    /// m = 1 attends to the final iteration's entries only. Memory for the core falls from r to m entries per layer.
+    /// </summary>
+    public int? KeepIterations { get; init; }
+
+    /// <summary>Throws a <see cref="DeepenException"/> for a non-positive <see cref="KeepIterations"/>.</summary>
+    public void Validate()
+    {
+        if (KeepIterations is < 1)
+            throw new DeepenException($"kv-cache keep-iterations {KeepIterations}: expected a positive integer (or none for the full cache).");
+    }
+}
+
+/// <summary>
+/// Keys and values of every attention layer for the tokens seen so far, keyed by (stage, iteration, layer) as
+/// method.md §8 describes: prelude and coda layers have one entry each; core layer j has one entry per recurrence
+/// iteration (or <see cref="KvCacheOptions.KeepIterations"/> of them). Rows may be left-padded: row b's first
+/// <see cref="LeftPad"/>[b] positions are padding, hidden from every query, and a token's rotary position is
+/// its index among its row's real tokens.
+/// </summary>
+/// <remarks>
+/// One step (a prefill or a decode step) runs <see cref="Begin"/>, then the layers call <see cref="Attend"/>,
+/// then <see cref="Commit"/>. Entries are written straight into preallocated buffers (grown by doubling) at the
+/// step's positions, so a later write of the same entry in the same step (the memory-saving mode, or the coda
+/// run after every iteration for adaptive exit) simply overwrites it. The buffers live outside every dispose
+/// scope; <see cref="Dispose"/> frees them.
+/// </remarks>
+public sealed class KvCache : IDisposable
+{
+    private sealed class Entry
+    {
+        public Tensor K = null!, V = null!;   // (B, Hkv, capacity, hd)
+        public bool WrittenThisStep;
+    }
+
+    private readonly Dictionary<KvKey, Entry> entries = [];
+    private readonly int[] leftPad;
+    private readonly int coreEntries, coreLayers;
+    private readonly (Tensor K, Tensor V)?[] latest;
+    private long capacity;
+    private long stepLength = -1;
+    private bool disposed;
+
+    /// <param name="batch">Rows.</param>
+    /// <param name="leftPad">Padding positions at the start of each row (null: none).</param>
+    /// <param name="coreIterations">Iterations a step runs at most (1 for a plain model).</param>
+    /// <param name="coreLayers">Layers in the core block (0 for a plain model).</param>
+    /// <param name="capacityHint">Positions to allocate room for at first (prompt + new tokens); grows when exceeded.</param>
+    /// <param name="options">Full or memory-saving.</param>
+    public KvCache(int batch, IReadOnlyList<int>? leftPad, int coreIterations, int coreLayers, long capacityHint = 256, KvCacheOptions? options = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(batch, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(coreIterations, 1);
+        options ??= new KvCacheOptions();
+        options.Validate();
+        Batch = batch;
+        this.leftPad = leftPad?.ToArray() ?? new int[batch];
+        if (this.leftPad.Length != batch) throw new ArgumentException($"leftPad has {this.leftPad.Length} entries for {batch} rows.", nameof(leftPad));
+        if (this.leftPad.Any(p => p < 0)) throw new ArgumentException("leftPad entries must be ≥ 0.", nameof(leftPad));
+        coreEntries = Math.Min(options.KeepIterations ?? coreIterations, coreIterations);
+        this.coreLayers = coreLayers;
+        latest = new (Tensor, Tensor)?[coreLayers];
+        capacity = Math.Max(1, capacityHint);
+        Options = options;
+    }
+
+    /// <summary>Rows.</summary>
+    public int Batch { get; }
+
+    /// <summary>Positions cached so far (padding included), the same for every row.</summary>
+    public long Length { get; private set; }
+
+    /// <summary>Padding positions at the start of each row.</summary>
+    public IReadOnlyList<int> LeftPad => leftPad;
+
+    /// <summary>Core entries kept per layer (the recurrence, or <see cref="KvCacheOptions.KeepIterations"/> when smaller).</summary>
+    public int CoreEntriesPerLayer => coreEntries;
+
+    /// <summary>The options the cache was made with.</summary>
+    public KvCacheOptions Options { get; }
+
+    /// <summary>
+    /// During an adaptive step: (B,) bool, true for rows still iterating. A row that has stopped keeps writing its
+    /// last iteration's keys and values into every later core entry, so later tokens see its final state there.
+    /// </summary>
+    public Tensor? ActiveRows { get; set; }
+
+    /// <summary>Bytes held by the cache's buffers.</summary>
+    public long Bytes => entries.Values.Sum(e => e.K.NumberOfElements * e.K.ElementSize + e.V.NumberOfElements * e.V.ElementSize);
+
+    /// <summary>Number of (stage, iteration, layer) entries allocated.</summary>
+    public int EntryCount => entries.Count;
+
+    /// <summary>
+    /// Starts a step of <paramref name="tokens"/> new positions per row: their rotary positions (B, T) and the
+    /// attention mask over the cached and new keys.
+    /// </summary>
+    public AttentionStep Begin(long tokens, Device device)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        if (stepLength >= 0) throw new InvalidOperationException("KvCache.Begin: the previous step was not committed.");
+        ArgumentOutOfRangeException.ThrowIfLessThan(tokens, 1);
+        stepLength = tokens;
+        foreach (var e in entries.Values) e.WrittenThisStep = false;
+
+        var pad = tensor(leftPad.Select(p => (long)p).ToArray(), device: device).unsqueeze(1);   // (B, 1)
+        var absolute = arange(Length, Length + tokens, device: device).unsqueeze(0);               // (1, T)
+        var positions = (absolute - pad).clamp_min(0);                                             // (B, T)
+
+        bool padded = leftPad.Any(p => p > 0);   // some key, cached or new, is padding
+        if (!padded && (tokens == 1 || Length == 0))
+            return new AttentionStep(this, positions, Mask: null, Causal: tokens > 1);
+        // Explicit mask, true = attend: causal (lower-right aligned: query i sits at Length + i), padding hidden,
+        // and every query may see itself so a padding row never has all keys masked.
+        long keys = Length + tokens;
+        var k = arange(keys, device: device).view(1, 1, keys);                                     // (1, 1, Tk)
+        var q = arange(Length, Length + tokens, device: device).view(1, tokens, 1);                // (1, T, 1)
+        var real = k >= pad.unsqueeze(2);                                                          // (B, 1, Tk)
+        var allowed = (k <= q).logical_and(real.logical_or(k == q));                               // (B, T, Tk)
+        return new AttentionStep(this, positions, allowed.unsqueeze(1), Causal: false);            // (B, 1, T, Tk)
+    }
+
+    /// <summary>
+    /// Writes the new tokens' keys and values (after rope) for <paramref name="key"/> and attends
+    /// <paramref name="q"/> to all keys of that entry: q (B, H, T, hd), k and v (B, Hkv, T, hd) → (B, T, H·hd).
+    /// </summary>
+    public Tensor Attend(KvKey key, Tensor q, Tensor k, Tensor v, AttentionStep step)
+    {
+        if (stepLength < 0) throw new InvalidOperationException("KvCache.Attend outside a step.");
+        if (key.Stage == CacheStage.Core)
+        {
+            if (ActiveRows is not null && latest[key.Layer] is var (lk, lv))
+            {
+                var keep = ActiveRows.view(-1, 1, 1, 1);                                           // (B, 1, 1, 1)
+                k = where(keep, k, lk);
+                v = where(keep, v, lv);
+            }
+            latest[key.Layer] = (k, v);
+        }
+        var entry = Write(EntryKey(key), k, v);
+        long keys = Length + stepLength;
+        return AttentionKernel.Attend(q, entry.K.narrow(2, 0, keys), entry.V.narrow(2, 0, keys), step.Causal, step.Mask);
+    }
+
+    /// <summary>
+    /// Ends the step: core entries this step did not reach (an early exit) receive each layer's last keys and
+    /// values; the cached length grows by the step's tokens.
+    /// </summary>
+    public void Commit()
+    {
+        if (stepLength < 0) throw new InvalidOperationException("KvCache.Commit without a step.");
+        for (int layer = 0; layer < coreLayers; layer++)
+        {
+            if (latest[layer] is not var (k, v)) continue;
+            for (int it = 0; it < coreEntries; it++)
+            {
+                var key = new KvKey(CacheStage.Core, it, layer);
+                if (!entries.TryGetValue(key, out var e) || !e.WrittenThisStep) Write(key, k, v);
+            }
+            latest[layer] = null;
+        }
+        Length += stepLength;
+        stepLength = -1;
+        ActiveRows = null;
+    }
+
+    private KvKey EntryKey(KvKey key) =>
+        key.Stage == CacheStage.Core ? key with { Iteration = key.Iteration % coreEntries } : key;
+
+    private Entry Write(KvKey key, Tensor k, Tensor v)
+    {
+        long needed = Length + stepLength;
+        if (!entries.TryGetValue(key, out var e))
+        {
+            while (capacity < needed) capacity *= 2;
+            e = new Entry { K = NewBuffer(k), V = NewBuffer(v) };
+            entries[key] = e;
+        }
+        else if (e.K.shape[2] < needed)
+        {
+            while (capacity < needed) capacity *= 2;
+            e.K = Grow(e.K);
+            e.V = Grow(e.V);
+        }
+        using (no_grad())
+        {
+            e.K.narrow(2, Length, stepLength).copy_(k);
+            e.V.narrow(2, Length, stepLength).copy_(v);
+        }
+        e.WrittenThisStep = true;
+        return e;
+    }
+
+    private Tensor NewBuffer(Tensor like) =>
+        zeros([like.shape[0], like.shape[1], capacity, like.shape[3]], like.dtype, like.device).DetachFromDisposeScope();   // (B, Hkv, cap, hd)
+
+    private Tensor Grow(Tensor old)
+    {
+        var grown = zeros([old.shape[0], old.shape[1], capacity, old.shape[3]], old.dtype, old.device).DetachFromDisposeScope();
+        using (no_grad()) grown.narrow(2, 0, Length).copy_(old.narrow(2, 0, Length));
+        old.Dispose();
+        return grown;
+    }
+
+    /// <summary>Frees the buffers.</summary>
+    public void Dispose()
+    {
+        if (disposed) return;
+        disposed = true;
+        foreach (var e in entries.Values) { e.K.Dispose(); e.V.Dispose(); }
+        entries.Clear();
+    }
+}
+
+/// <summary>
+/// One step's attention inputs: the cache, rotary positions (B, T) and the mask (B, 1, T, Tk; true = attend)
+/// or, without padding, none (<see cref="Causal"/> then says whether SDPA applies its own causal mask).
+/// The model fills in <see cref="Cos"/> and <see cref="Sin"/> (B, 1, T, hd) for the positions.
+/// </summary>
+public sealed record AttentionStep(KvCache Cache, Tensor Positions, Tensor? Mask, bool Causal)
+{
+    /// <summary>Rotary cosines for the step's positions, (B, 1, T, hd).</summary>
+    public Tensor Cos { get; init; } = null!;
+
+    /// <summary>Rotary sines for the step's positions, (B, 1, T, hd).</summary>
+    public Tensor Sin { get; init; } = null!;
+
+    /// <summary>Rotates q (B, H, T, hd) or k (B, Hkv, T, hd) to the step's positions.</summary>
+    public Tensor Rotate(Tensor x) => RotaryEmbedding.Apply(x, Cos, Sin);
+
+    /// <summary>Writes k, v for <paramref name="key"/> and attends q to every key of that entry → (B, T, H·hd).</summary>
+    public Tensor Attend(KvKey key, Tensor q, Tensor k, Tensor v) => Cache.Attend(key, q, k, v, this);
+}
