@@ -21,6 +21,8 @@ public sealed record TrainConfig
     public string TextField { get; init; } = "text";
     /// <summary>Sequence length when raw inputs are prepared (rows hold seq_len + 1 tokens); shards keep their own.</summary>
     public int SeqLen { get; init; } = 1024;
+    /// <summary>Sequence-length curriculum [start, end, warmup_fraction, linear|1-sqrt] (lengths multiples of 64), cut losslessly from the token stream; empty = rows at their stored length (the paper: fixed 1024).</summary>
+    public IReadOnlyList<string> SeqLenSchedule { get; init; } = [];
     /// <summary>wrap (new epoch, reshuffled) or stop at the end of the training data.</summary>
     public string OnDataEnd { get; init; } = "wrap";
 

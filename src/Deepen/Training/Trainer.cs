@@ -49,7 +49,9 @@ public static class Trainer
             OnEnd = c.OnDataEnd == "stop" ? DataEndAction.Stop : DataEndAction.Wrap,
             ExpectedFingerprint = shards.Fingerprint, Log = log,
         });
-        if (loader.SeqLen > model.MaxPositions)
+        var seqSchedule = SeqLenSchedule.Parse(c.SeqLenSchedule, c.MaxSteps, model.MaxPositions);
+        var stream = seqSchedule is null ? null : new TokenStream(loader);
+        if (seqSchedule is null && loader.SeqLen > model.MaxPositions)
             throw new DeepenException($"train_data rows hold {loader.SeqLen} input tokens but the model's context is {model.MaxPositions}.");
 
         var metrics = new MetricsLog(Path.Combine(c.Out, MetricsLog.FileName));
@@ -59,6 +61,7 @@ public static class Trainer
             state = TrainerState.Load(resumeDir);
             OptimizerStateDict.Load(optimizer, Path.Combine(resumeDir, CheckpointManager.OptimizerFile));
             loader.Restore(state.Data);
+            if (state.Stream is { } cursor) stream?.Restore(cursor);
             if (o.Rank == 0) metrics.TruncateAfter(state.Step);
             log($"resumed from {resumeDir} at step {state.Step}");
         }
@@ -81,6 +84,7 @@ public static class Trainer
             int meanRec = curriculum.At(step - 1);
             int backprop = Math.Min(depthCurriculum.At(step - 1), Math.Max(1, meanRec));
             double lrMult = lrSchedule.Multiplier(step - 1);
+            int seqLen = seqSchedule?.At(step - 1) ?? loader.SeqLen;
             double lossSum = 0;
             long stepTokens = 0;
             var draws = new List<RecurrenceDraw>();
@@ -93,7 +97,8 @@ public static class Trainer
                     long dataStep = (step - 1) * c.GradAccumSteps + micro + 1;
                     var draw = model.IsRecurrent ? RecurrenceSampler.Draw(meanRec, backprop, dataStep) : new RecurrenceDraw(0, 1);
                     draws.Add(draw);
-                    if (!loader.TryNext(out var batch)) { outOfData = true; break; }
+                    TokenBatch batch;
+                    if (!(stream is null ? loader.TryNext(out batch) : stream.TryNext(c.MicroBatchSize, seqLen, out batch))) { outOfData = true; break; }
                     using var b = batch;
                     using var microScope = NewDisposeScope();
                     using var noise = new Generator((ulong)(c.Seed * 1_000_003 + dataStep * 31 + o.Rank));
@@ -128,7 +133,7 @@ public static class Trainer
                 state = state with
                 {
                     Step = step, Tokens = state.Tokens + stepTokens, TrainFlops = state.TrainFlops + stepFlops,
-                    Data = loader.State, ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds,
+                    Data = loader.State, ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds, Stream = stream?.Cursor,
                 };
                 var row = new JsonObject
                 {
@@ -137,7 +142,7 @@ public static class Trainer
                     ["mean_recurrence"] = meanRec, ["backprop_depth"] = backprop,
                     ["n_no_grad"] = draws[^1].NoGrad, ["k_grad"] = draws[^1].Grad,
                     ["draws"] = new JsonArray(draws.Select(d => (JsonNode)new JsonArray(d.NoGrad, d.Grad)).ToArray()),
-                    ["seq_len"] = loader.SeqLen,
+                    ["seq_len"] = seqLen,
                     ["tokens_per_s"] = stepTokens / seconds, ["step_s"] = seconds,
                     ["train_flops"] = state.TrainFlops, ["peak_rss_mb"] = PeakRssMb(), ["elapsed_s"] = state.ElapsedSeconds,
                 };

@@ -8,7 +8,7 @@ namespace Deepen.Training;
 /// optimizer state that an exact resume needs. Random draws (recurrence, initial-state noise, data
 /// order) are functions of the step and the seed, so no generator state is stored.
 /// </summary>
-public sealed record TrainerState(long Step, long Tokens, double TrainFlops, TokenLoaderState Data, double ElapsedSeconds)
+public sealed record TrainerState(long Step, long Tokens, double TrainFlops, TokenLoaderState Data, double ElapsedSeconds, StreamCursor? Stream = null)
 {
     public const string FileName = "trainer_state.json";
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };

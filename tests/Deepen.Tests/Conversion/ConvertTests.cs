@@ -178,3 +178,32 @@ public class ConvertTests
         Assert.True(want.forward(ids, opts).Same(got.forward(ids, opts)));
     }
 }
+
+public class StridePlanTests
+{
+    [Fact]
+    public void AStridePlanConvertsVerifiesAndRecordsTheLayersCopied()
+    {
+        using var tmp = new TestPaths.TempDir();
+        var shape = new ModelConfig
+        {
+            ModelType = "llama", VocabSize = 1, HiddenSize = 32, IntermediateSize = 64, NumLayers = 8, NumHeads = 4, NumKvHeads = 2,
+            HeadDim = 8, RmsNormEps = 1e-5, RopeTheta = 10000, MaxPositionEmbeddings = 64,
+        };
+        Deepen.Modeling.ModelFactory.CreatePlain(shape, TestPaths.FixtureModel("ci-tiny"), tmp["base"], seed: 9, std: 0.2);
+        var r = Cli.CliProcess.Run("convert", "--from", tmp["base"], "--out", tmp["out"], "--shape", "2,2,2", "--core-stride", "2", "--verify");
+        Assert.True(r.ExitCode == 0, r.Stderr);
+        Assert.Contains("core 3,5", r.Stdout);
+        Assert.Contains("verified", r.Stdout);
+        using var store = TensorStore.Open(tmp["out"]);
+        var plan = RecurrentCheckpoint.LoadConfig(tmp["out"], store).LayerPlan!;
+        Assert.Equal([0, 1], plan.Prelude);
+        Assert.Equal([3, 5], plan.Core);
+        Assert.Equal([6, 7], plan.Coda);
+        using var source = TensorStore.Open(tmp["base"]);
+        for (int j = 0; j < 2; j++)
+            Assert.True(source.Read($"model.layers.{plan.Core[j]}.self_attn.o_proj.weight").Same(store.Read($"transformer.core_block.{j}.attn.proj.weight")));
+        var inspect = Cli.CliProcess.Run("inspect", "--model", tmp["out"]);
+        Assert.Contains("prelude 0-1 | core 3,5 | coda 6-7", inspect.Stdout);
+    }
+}
