@@ -1,0 +1,40 @@
+using Deepen.Checkpoints;
+using Deepen.Evaluation.Demo;
+
+namespace Deepen.Tests.Evaluation;
+
+/// <summary>A shrunken demo on a tiny random base model writes every artefact of the real one.</summary>
+public class DemoTests
+{
+    [Fact]
+    public void TinyDemoWritesTheReportPlotsRunsAndSamples()
+    {
+        using var tmp = new TestPaths.TempDir();
+        var shape = new ModelConfig
+        {
+            ModelType = "llama", VocabSize = 1, HiddenSize = 32, IntermediateSize = 64, NumLayers = 4, NumHeads = 4, NumKvHeads = 2,
+            HeadDim = 8, RmsNormEps = 1e-5, RopeTheta = 10000, MaxPositionEmbeddings = 128,
+        };
+        Deepen.Modeling.ModelFactory.CreatePlain(shape, TestPaths.FixtureModel("ci-tiny"), tmp["base"], seed: 1);
+        var options = DemoOptions.QuickRun(tmp["base"], tmp["demo"]) with
+        {
+            Steps = 4, TrainProblems = 300, TestProblems = 12, TestRecurrences = [1, 2], SeqLen = 64, MicroBatch = 4,
+            RunNoCurriculum = true, Threads = 1, Log = _ => { },
+        };
+        var report = DemoRecipe.Run(options);
+        Assert.Equal(Path.Combine(tmp["demo"], "report.md"), report);
+        var text = File.ReadAllText(report);
+        foreach (var must in new[] { "## Training", "## Accuracy", "The paper's claims", "1. **Accuracy grows", "2. **At equal training FLOPs", "3. **The recurrence curriculum" })
+            Assert.Contains(must, text);
+        foreach (var png in new[] { "accuracy-vs-recurrence.png", "loss-vs-flops.png", "val-loss-vs-flops.png" })
+        {
+            var bytes = File.ReadAllBytes(Path.Combine(tmp["demo"], png));
+            Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes[..4]);
+        }
+        foreach (var run in new[] { "recurrent", "recurrent-no-curriculum", "static" })
+            Assert.True(File.Exists(Path.Combine(tmp["demo"], "runs", run, "metrics.jsonl")), run);
+        Assert.Equal(12 * 2, File.ReadAllLines(Path.Combine(tmp["demo"], "samples-recurrent.jsonl")).Count(l => l.Length > 0));
+        Assert.Equal(12, File.ReadAllLines(Path.Combine(tmp["demo"], "samples-static.jsonl")).Count(l => l.Length > 0));
+        Assert.True(RecurrentCheckpoint.IsRecurrent(Path.Combine(tmp["demo"], "runs", "recurrent", "final")));
+    }
+}
