@@ -141,7 +141,7 @@ public static class DemoRecipe
             samples.AddRange(run.Samples.Select(s => new JsonObject
             {
                 ["model"] = label, ["recurrence"] = rec, ["doc"] = s.Doc, ["ops"] = ops[s.Doc], ["completion"] = s.Response, ["gold"] = s.Gold,
-                ["strict"] = s.Extracted.TryGetValue(GenerativeQaTask.StrictMetric, out var x) ? x : null,
+                ["strict"] = s.Extracted.TryGetValue("strict-match", out var x) ? x : null,
                 ["correct"] = s.Scores[GenerativeQaTask.StrictMetric] > 0,
             }.ToJsonString()));
         }
