@@ -22,13 +22,28 @@ public sealed record EvalRunOptions
     public IReadOnlyDictionary<string, string>? Info { get; init; }
 }
 
-/// <summary>One task evaluated at one recurrence: its samples and aggregated points.</summary>
-public sealed record TaskRun(string Task, int Recurrence, IReadOnlyList<EvalSample> Samples, IReadOnlyList<SweepPoint> Points, double Seconds, long TokensGenerated);
+/// <summary>One task evaluated at one recurrence (by one model of a multi-model sweep): its samples and aggregated points.</summary>
+public sealed record TaskRun(string Task, int Recurrence, IReadOnlyList<EvalSample> Samples, IReadOnlyList<SweepPoint> Points, double Seconds, long TokensGenerated,
+    string? Model = null);
 
 /// <summary>
-/// Runs tasks × recurrences against a model and produces a <see cref="SweepResult"/> (and its files).
+/// One model of a sweep: its label (null in a single-model sweep), the recurrences it runs at, and the model at each
+/// recurrence (called once per recurrence, in order).
+/// </summary>
+public sealed record EvalModel(string? Label, IReadOnlyList<int> Recurrences, Func<int, ILanguageModel> At)
+{
+    /// <summary>The relative cost of one request at recurrence r (e.g. layers run per token), for the time estimate; null = 1.</summary>
+    public Func<int, double>? Cost { get; init; }
+
+    /// <summary>Called once after the model's last pass, also when a pass fails (e.g. to free its weights).</summary>
+    public Action? Release { get; init; }
+}
+
+/// <summary>
+/// Runs tasks × recurrences against one or more models and produces a <see cref="SweepResult"/> (and its files).
 /// The model at each recurrence comes from a factory, so the same runner serves a recurrent model
-/// (one model, recurrence set per call) and a set of plain baselines. Models are not disposed here.
+/// (one model, recurrence set per call) and a set of plain baselines. Models are not disposed here
+/// (see <see cref="EvalModel.Release"/>).
 /// </summary>
 public static class EvalRunner
 {
@@ -38,33 +53,66 @@ public static class EvalRunner
     /// <c>results.json</c>, <c>report.md</c> and plots are rewritten after every task so a long sweep
     /// shows its progress, and <c>samples.jsonl</c> appears when the sweep completes.
     /// </summary>
-    public static SweepResult Run(IReadOnlyList<IEvalTask> tasks, IReadOnlyList<int> recurrences, Func<int, ILanguageModel> modelAt, EvalRunOptions? options = null)
+    public static SweepResult Run(IReadOnlyList<IEvalTask> tasks, IReadOnlyList<int> recurrences, Func<int, ILanguageModel> modelAt, EvalRunOptions? options = null) =>
+        Run(tasks, [new EvalModel(null, recurrences, modelAt)], options);
+
+    /// <summary>
+    /// The sweep over several models, one after the other (e.g. a recurrent model and its plain baseline): each model's
+    /// points and samples carry its label, so one report, one plot per task and one <c>samples.jsonl</c> hold them all.
+    /// Progress lines (per batch and per finished task) give the sweep's share done and a time estimate.
+    /// </summary>
+    public static SweepResult Run(IReadOnlyList<IEvalTask> tasks, IReadOnlyList<EvalModel> models, EvalRunOptions? options = null)
     {
         options ??= new EvalRunOptions();
         if (tasks.Count == 0) throw new DeepenException("no tasks to evaluate; expected at least one --task.");
-        if (recurrences.Count == 0) throw new DeepenException("no recurrences to evaluate; expected at least one --recurrence.");
-        if (recurrences.Any(r => r < 1) || recurrences.Distinct().Count() != recurrences.Count)
-            throw new DeepenException($"--recurrence {string.Join(",", recurrences)}: expected distinct recurrences of at least 1.");
+        if (models.Count == 0) throw new DeepenException("no models to evaluate; expected at least one --model.");
+        if (models.Count > 1 && models.Any(m => m.Label is null)) throw new ArgumentException("every model of a multi-model sweep needs a label.", nameof(models));
+        if (models.Select(m => m.Label).GroupBy(l => l).FirstOrDefault(g => g.Count() > 1) is { } twice)
+            throw new DeepenException($"model label '{twice.Key}' is used twice; labels must be unique in a sweep.");
+        foreach (var m in models)
+        {
+            var recurrences = m.Recurrences;
+            if (recurrences.Count == 0) throw new DeepenException("no recurrences to evaluate; expected at least one --recurrence.");
+            if (recurrences.Any(r => r < 1) || recurrences.Distinct().Count() != recurrences.Count)
+                throw new DeepenException($"--recurrence {string.Join(",", recurrences)}: expected distinct recurrences of at least 1.");
+        }
         if (tasks.Select(t => t.Name).GroupBy(n => n).FirstOrDefault(g => g.Count() > 1) is { } dup)
             throw new DeepenException($"task '{dup.Key}' is listed twice; task names must be unique in a sweep.");
 
         var sweep = new SweepResult();
         foreach (var (k, v) in options.Info ?? new Dictionary<string, string>()) sweep.Info[k] = v;
         var requests = tasks.ToDictionary(t => t.Name, t => t.BuildRequests());
+        var progress = new SweepProgress(models.SelectMany(m => m.Recurrences.SelectMany(r =>
+            tasks.Select(t => requests[t.Name].Count * (m.Cost?.Invoke(r) ?? 1.0)))).ToList());
         using var samples = options.OutputDir is null ? null : new SampleLog(Path.Combine(options.OutputDir, SweepReport.SamplesFile));
 
-        foreach (var r in recurrences)
+        int pass = 0;
+        foreach (var m in models)
         {
-            var model = modelAt(r);
-            sweep.Info.TryAdd("model", model.Name);
-            foreach (var task in tasks)
+            var prefix = m.Label is null ? "" : m.Label + " ";
+            try
             {
-                var run = RunTask(task, requests[task.Name], model, r, options.BatchSize, options.Log);
-                sweep.Add(run.Points);
-                samples?.Append(run);
-                options.Log?.Invoke($"{task.Name} r={r}: " + string.Join(", ", run.Points.Select(p => $"{p.Metric} {p.Value:F4}")) +
-                    $" (n={run.Samples.Count}, {run.Seconds:F1}s, {run.TokensGenerated} tokens)");
-                if (options.OutputDir is not null) SweepReport.Write(options.OutputDir, sweep, options.Plots);
+                foreach (var r in m.Recurrences)
+                {
+                    var model = m.At(r);
+                    if (models.Count == 1 && m.Label is null) sweep.Info.TryAdd("model", model.Name);
+                    foreach (var task in tasks)
+                    {
+                        progress.Begin(pass++);
+                        var run = RunTask(task, requests[task.Name], model, r, options.BatchSize,
+                            (done, total) => options.Log?.Invoke($"{prefix}{task.Name} r={r}: {done}/{total} requests ({progress.Describe(done, total)})"));
+                        run = m.Label is null ? run : run with { Model = m.Label, Points = run.Points.Select(p => p with { Model = m.Label }).ToList() };
+                        sweep.Add(run.Points);
+                        samples?.Append(run);
+                        options.Log?.Invoke($"{prefix}{task.Name} r={r}: " + string.Join(", ", run.Points.Select(p => $"{p.Metric} {p.Value:F4}")) +
+                            $" (n={run.Samples.Count}, {run.Seconds:F1}s, {run.TokensGenerated} tokens)");
+                        if (options.OutputDir is not null) SweepReport.Write(options.OutputDir, sweep, options.Plots);
+                    }
+                }
+            }
+            finally
+            {
+                m.Release?.Invoke();
             }
         }
         samples?.Complete();
@@ -73,13 +121,13 @@ public static class EvalRunner
 
     /// <summary>Runs one task at one recurrence.</summary>
     public static TaskRun RunTask(IEvalTask task, ILanguageModel model, int recurrence, int batchSize = 32, Action<string>? log = null) =>
-        RunTask(task, task.BuildRequests(), model, recurrence, batchSize, log);
+        RunTask(task, task.BuildRequests(), model, recurrence, batchSize, (done, total) => log?.Invoke($"{task.Name} r={recurrence}: {done}/{total} requests"));
 
-    private static TaskRun RunTask(IEvalTask task, IReadOnlyList<EvalRequest> requests, ILanguageModel model, int recurrence, int batchSize, Action<string>? log)
+    private static TaskRun RunTask(IEvalTask task, IReadOnlyList<EvalRequest> requests, ILanguageModel model, int recurrence, int batchSize, Action<int, int> progress)
     {
         if (batchSize < 1) throw new DeepenException($"--batch-size {batchSize}: expected at least 1.");
         var clock = Stopwatch.StartNew();
-        var responses = Answer(requests, model, batchSize, (done, total) => log?.Invoke($"{task.Name} r={recurrence}: {done}/{total} requests"));
+        var responses = Answer(requests, model, batchSize, progress);
         long tokens = responses.Sum(x => (long)(x.Generation?.TokenCount ?? 0));
         var samples = task.Score(responses);
         clock.Stop();

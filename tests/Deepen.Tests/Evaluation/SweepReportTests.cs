@@ -54,7 +54,7 @@ public class SweepReportTests
         var last = lines[^1];
         Assert.Equal(4, last["recurrence"]!.GetValue<int>());
         Assert.Equal(3, last["doc"]!.GetValue<int>());
-        Assert.Equal(" It costs $100.", last["response"]!.GetValue<string>());
+        Assert.Equal(" It costs $100.", last["completion"]!.GetValue<string>());
         Assert.Equal("$100.", last["extracted"]!["flexible-extract"]!.GetValue<string>());
         Assert.Equal("100", last["gold"]!.GetValue<string>());
         Assert.True(last["correct"]![GenerativeQaTask.FlexibleMetric]!.GetValue<bool>());

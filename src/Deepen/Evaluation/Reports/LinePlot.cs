@@ -3,7 +3,8 @@ using ScottPlot;
 namespace Deepen.Evaluation.Reports;
 
 /// <summary>One line of a plot: points (x, y) with optional ± error bars.</summary>
-public sealed record LineSeries(string Label, IReadOnlyList<double> Xs, IReadOnlyList<double> Ys, IReadOnlyList<double>? Errors = null);
+/// <param name="Dashed">Draw a dashed line without markers (e.g. a plain baseline's single value drawn across the x range).</param>
+public sealed record LineSeries(string Label, IReadOnlyList<double> Xs, IReadOnlyList<double> Ys, IReadOnlyList<double>? Errors = null, bool Dashed = false);
 
 /// <summary>Axes and size of a line plot.</summary>
 /// <param name="Log2X">Place x at log2(x) and label the ticks with the x values themselves (recurrence 1, 2, 4, ... evenly spaced).</param>
@@ -42,8 +43,9 @@ public static class LinePlot
             var line = plot.Add.Scatter(xs, ys);
             line.Color = color;
             line.LegendText = s.Label;
-            line.MarkerSize = 7;
+            line.MarkerSize = s.Dashed ? 0 : 7;
             line.LineWidth = 2;
+            if (s.Dashed) line.LinePattern = LinePattern.Dashed;
         }
         if (style.Log2X && ticks.Count > 0)
             plot.Axes.Bottom.SetTicks(ticks.Select(Math.Log2).ToArray(), ticks.Select(t => t.ToString("G6", System.Globalization.CultureInfo.InvariantCulture)).ToArray());

@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 namespace Deepen.Evaluation.Reports;
 
 /// <summary>
-/// <c>samples.jsonl</c>: one line per (task, recurrence, document) with prompt, response, what each
+/// <c>samples.jsonl</c>: one line per (model, task, recurrence, document) with prompt, completion, what each
 /// filter extracted, the gold answer and whether each metric counted it correct. Lines go to a
 /// temporary file as tasks finish; <see cref="Complete"/> renames it, and disposing without completing deletes it.
 /// </summary>
@@ -29,7 +29,7 @@ public sealed class SampleLog : IDisposable
     public void Append(TaskRun run)
     {
         var w = _writer ?? throw new ObjectDisposedException(nameof(SampleLog));
-        foreach (var s in run.Samples) w.WriteLine(ToJson(run.Task, run.Recurrence, s).ToJsonString(Compact));
+        foreach (var s in run.Samples) w.WriteLine(ToJson(run.Task, run.Recurrence, s, run.Model).ToJsonString(Compact));
         w.Flush();
     }
 
@@ -51,21 +51,48 @@ public sealed class SampleLog : IDisposable
         if (File.Exists(_tmp)) File.Delete(_tmp);
     }
 
-    /// <summary>One sample as a <c>samples.jsonl</c> line: <c>correct</c> holds booleans when every score is 0 or 1, else <c>scores</c> holds numbers.</summary>
-    public static JsonObject ToJson(string task, int recurrence, EvalSample s)
+    /// <summary>
+    /// One sample as a <c>samples.jsonl</c> line: <c>model</c> (in a multi-model sweep), <c>task</c>, <c>recurrence</c>,
+    /// <c>doc</c>, <c>prompt</c>, <c>completion</c> (the generation cut at its stop string; for multiple choice the chosen
+    /// continuation), <c>gold</c>; each filter's extraction under its short name (<c>strict-match</c> → <c>strict</c>,
+    /// <c>flexible-extract</c> → <c>flexible</c>) and each metric's verdict as <c>correct_{short}</c>
+    /// (<c>exact_match,strict-match</c> → <c>correct_strict</c>, <c>acc_norm</c> → <c>correct_acc_norm</c>), booleans when every
+    /// score is 0 or 1, else numbers; then the same under lm-eval's full names in <c>extracted</c> and
+    /// <c>correct</c> (or <c>scores</c>), and the task's <c>extra</c> details.
+    /// </summary>
+    public static JsonObject ToJson(string task, int recurrence, EvalSample s, string? model = null)
     {
+        bool binary = s.Scores.Values.All(v => v is 0 or 1);
+        JsonNode Score(double v) => binary ? JsonValue.Create(v == 1) : JsonValue.Create(v);
+        var o = new JsonObject();
+        if (model is not null) o["model"] = model;
+        o["task"] = task;
+        o["recurrence"] = recurrence;
+        o["doc"] = s.Doc;
+        o["prompt"] = s.Prompt;
+        o["completion"] = s.Response;
+        o["gold"] = s.Gold;
+        foreach (var (k, v) in s.Extracted) o.TryAdd(ShortName(k), v);
+        foreach (var (k, v) in s.Scores) o.TryAdd("correct_" + ShortName(k), Score(v));
         var extracted = new JsonObject();
         foreach (var (k, v) in s.Extracted) extracted[k] = v;
-        bool binary = s.Scores.Values.All(v => v is 0 or 1);
         var scores = new JsonObject();
-        foreach (var (k, v) in s.Scores) scores[k] = binary ? JsonValue.Create(v == 1) : JsonValue.Create(v);
-        var o = new JsonObject
-        {
-            ["task"] = task, ["recurrence"] = recurrence, ["doc"] = s.Doc,
-            ["prompt"] = s.Prompt, ["response"] = s.Response, ["extracted"] = extracted, ["gold"] = s.Gold,
-            [binary ? "correct" : "scores"] = scores,
-        };
+        foreach (var (k, v) in s.Scores) scores[k] = Score(v);
+        o["extracted"] = extracted;
+        o[binary ? "correct" : "scores"] = scores;
         if (s.Extra is not null) o["extra"] = s.Extra.DeepClone();
         return o;
+    }
+
+    /// <summary>
+    /// The short field name of a filter or metric: a metric's filter after the comma (<c>exact_match,strict-match</c> →
+    /// <c>strict-match</c>), then the part before the first '-' (<c>strict</c>); a name without either as it is (<c>acc_norm</c>).
+    /// </summary>
+    public static string ShortName(string name)
+    {
+        int comma = name.LastIndexOf(',');
+        if (comma >= 0) name = name[(comma + 1)..];
+        int dash = name.IndexOf('-');
+        return dash > 0 ? name[..dash] : name;
     }
 }

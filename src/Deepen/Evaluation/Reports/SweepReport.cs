@@ -6,8 +6,8 @@ namespace Deepen.Evaluation.Reports;
 
 /// <summary>
 /// A sweep's files: <c>results.json</c> (every point), <c>report.md</c> (per task a table, rows =
-/// recurrence, columns = metrics as "value ± stderr", plus n, seconds and tokens) and one PNG per task
-/// (its metrics vs recurrence, log2 x axis). All written atomically.
+/// (model,) recurrence, columns = metrics as "value ± stderr", plus n, seconds and tokens) and one PNG per task
+/// (its metrics vs recurrence, one line per model and metric, log2 x axis). All written atomically.
 /// </summary>
 public static class SweepReport
 {
@@ -21,8 +21,8 @@ public static class SweepReport
         AtomicFile.WriteAllText(Path.Combine(dir, ResultsFile), sweep.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         if (plots)
             foreach (var task in sweep.Tasks)
-                LinePlot.Write(Path.Combine(dir, PlotFileName(task)), $"{task} vs test-time recurrence", "recurrence", YLabel(sweep.MetricsOf(task)),
-                    Series(sweep, task), new PlotStyle(Log2X: true));
+                LinePlot.Write(Path.Combine(dir, PlotFileName(task)), Title(sweep, task), "recurrence", YLabel(sweep.MetricsOf(task)),
+                    Series(sweep, task), new PlotStyle(Log2X: true, YMin: YLabel(sweep.MetricsOf(task)) == "accuracy" ? 0 : null));
         AtomicFile.WriteAllText(Path.Combine(dir, ReportFile), Markdown(sweep, plots));
     }
 
@@ -30,16 +30,32 @@ public static class SweepReport
     public static string PlotFileName(string task) =>
         new string(task.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '_').ToArray()) + ".png";
 
-    /// <summary>One line per metric of <paramref name="task"/>: value vs recurrence with stderr bars.</summary>
+    /// <summary>
+    /// One line per model and metric of <paramref name="task"/>: value vs recurrence with stderr bars. A model with a single
+    /// recurrence (a plain baseline) is a dashed horizontal line across the recurrences of the others, so a recurrent model and
+    /// its non-recurrent baseline can be compared in one picture. Labels name the model when there is more than one.
+    /// </summary>
     public static IReadOnlyList<LineSeries> Series(SweepResult sweep, string task)
     {
-        var rs = sweep.RecurrencesOf(task);
-        return sweep.MetricsOf(task).Select(m =>
+        var all = sweep.RecurrencesOf(task);
+        var models = sweep.ModelsOf(task);
+        var series = new List<LineSeries>();
+        foreach (var model in models)
         {
-            var pts = rs.Select(r => sweep.Find(task, m, r)).OfType<SweepPoint>().ToList();
-            return new LineSeries(m, pts.Select(p => (double)p.Recurrence).ToList(), pts.Select(p => p.Value).ToList(),
-                pts.Select(p => p.Stderr ?? 0).ToList());
-        }).ToList();
+            var rs = sweep.RecurrencesOf(task, model);
+            foreach (var m in sweep.MetricsOf(task))
+            {
+                var pts = rs.Select(r => sweep.Find(task, m, r, model)).OfType<SweepPoint>().ToList();
+                if (pts.Count == 0) continue;
+                var label = models.Count > 1 ? $"{model ?? "(unlabelled)"}: {m}" : m;
+                if (pts.Count == 1 && all.Count > 1)
+                    series.Add(new LineSeries($"{label} (r={pts[0].Recurrence})", [all[0], all[^1]], [pts[0].Value, pts[0].Value], Dashed: true));
+                else
+                    series.Add(new LineSeries(label, pts.Select(p => (double)p.Recurrence).ToList(), pts.Select(p => p.Value).ToList(),
+                        pts.Select(p => p.Stderr ?? 0).ToList()));
+            }
+        }
+        return series;
     }
 
     /// <summary>The report: a header with the run information, then per task its plot and table.</summary>
@@ -58,25 +74,55 @@ public static class SweepReport
         return sb.ToString();
     }
 
-    /// <summary>A task's table: rows = recurrence, columns = metrics, then n, seconds, tokens.</summary>
+    /// <summary>A task's table in Markdown: rows = (model,) recurrence; columns = metrics, then n, seconds, tokens.</summary>
     public static string Table(SweepResult sweep, string task)
     {
-        var metrics = sweep.MetricsOf(task);
-        var sb = new StringBuilder("| recurrence | " + string.Join(" | ", metrics) + " | n | seconds | tokens |\n");
-        sb.Append("|---:|" + string.Concat(metrics.Select(_ => "---:|")) + "---:|---:|---:|\n");
-        foreach (var r in sweep.RecurrencesOf(task))
-        {
-            var points = metrics.Select(m => sweep.Find(task, m, r)).ToList();
-            var any = points.OfType<SweepPoint>().First();
-            sb.Append($"| {r} | ");
-            sb.Append(string.Join(" | ", points.Select(p => p is null ? "" : Cell(p))));
-            sb.Append(FormattableString.Invariant($" | {any.N} | {any.Seconds:F1} | {any.TokensGenerated} |\n"));
-        }
+        var rows = Rows(sweep, task);
+        var sb = new StringBuilder("| " + string.Join(" | ", rows[0]) + " |\n");
+        sb.Append('|' + string.Concat(rows[0].Select(h => h == "model" ? "---|" : "---:|")) + '\n');
+        foreach (var row in rows.Skip(1)) sb.Append("| " + string.Join(" | ", row) + " |\n");
         return sb.ToString();
+    }
+
+    /// <summary>The same table as plain text with aligned columns, for a terminal.</summary>
+    public static string TextTable(SweepResult sweep, string task)
+    {
+        var rows = Rows(sweep, task);
+        var widths = Enumerable.Range(0, rows[0].Length).Select(c => rows.Max(r => r[c].Length)).ToArray();
+        var sb = new StringBuilder();
+        foreach (var row in rows)
+            sb.Append(string.Join("  ", row.Select((cell, c) => rows[0][c] == "model" ? cell.PadRight(widths[c]) : cell.PadLeft(widths[c]))).TrimEnd()).Append('\n');
+        return sb.ToString();
+    }
+
+    /// <summary>Header and cells of a task's table; a model column only when the points carry model labels.</summary>
+    private static List<string[]> Rows(SweepResult sweep, string task)
+    {
+        var metrics = sweep.MetricsOf(task);
+        var models = sweep.ModelsOf(task);
+        bool labelled = models.Any(m => m is not null);
+        string[] lead = labelled ? ["model"] : [];
+        var rows = new List<string[]>();
+        rows.Add([.. lead, "recurrence", .. metrics, "n", "seconds", "tokens"]);
+        foreach (var model in models)
+            foreach (var r in sweep.RecurrencesOf(task, model))
+            {
+                var points = metrics.Select(m => sweep.Find(task, m, r, model)).ToList();
+                var any = points.OfType<SweepPoint>().First();
+                string[] name = labelled ? [model ?? ""] : [];
+                rows.Add([.. name, r.ToString(CultureInfo.InvariantCulture),
+                    .. points.Select(p => p is null ? "" : Cell(p)),
+                    any.N.ToString(CultureInfo.InvariantCulture), any.Seconds.ToString("F1", CultureInfo.InvariantCulture),
+                    any.TokensGenerated.ToString(CultureInfo.InvariantCulture)]);
+            }
+        return rows;
     }
 
     private static string Cell(SweepPoint p) =>
         p.Stderr is { } s ? FormattableString.Invariant($"{p.Value:F4} ± {s:F4}") : p.Value.ToString("F4", CultureInfo.InvariantCulture);
+
+    private static string Title(SweepResult sweep, string task) =>
+        sweep.ModelsOf(task) is [{ } only] ? $"{task} vs test-time recurrence ({only})" : $"{task} vs test-time recurrence";
 
     private static string YLabel(IReadOnlyList<string> metrics) =>
         metrics.All(m => m.StartsWith("exact_match", StringComparison.Ordinal) || m.StartsWith("acc", StringComparison.Ordinal)) ? "accuracy"
