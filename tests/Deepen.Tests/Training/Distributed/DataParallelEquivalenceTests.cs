@@ -23,6 +23,7 @@ namespace Deepen.Tests.Training.Distributed;
 /// agree to about 1e-3 in loss after 20 steps, but that measures Muon's rounding, not the all-reduce.
 /// </para>
 /// </summary>
+[Collection(MpiCollection.Name)]
 public class DataParallelEquivalenceTests
 {
     /// <summary>

@@ -27,6 +27,9 @@ public sealed class MpiJob : IDisposable
         foreach (var a in args) psi.ArgumentList.Add(a);
         // Containers often forbid the cross-memory attach Open MPI's shared-memory transport tries first.
         psi.Environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none";
+        // Open MPI 4 refuses to start, even on one machine, when neither ssh nor rsh is installed (a bare CI image):
+        // name an agent that exists; a job on one machine never calls it.
+        psi.Environment["OMPI_MCA_plm_rsh_agent"] = "false";
         _process = Process.Start(psi)!;
         _process.OutputDataReceived += (_, e) => { if (e.Data is not null) _lines.Enqueue(e.Data); };
         _process.ErrorDataReceived += (_, e) => { if (e.Data is not null) _lines.Enqueue(e.Data); };
@@ -113,4 +116,14 @@ public sealed class MpiJob : IDisposable
 public sealed class MpiFactAttribute : FactAttribute
 {
     public MpiFactAttribute() => Skip = MpiJob.MissingReason;
+}
+
+/// <summary>
+/// The MPI tests run one at a time and not beside other tests: each starts several processes whose timing
+/// (a killed rank's job ending within seconds, a collective timeout) must not depend on what else runs.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class MpiCollection
+{
+    public const string Name = "mpi";
 }

@@ -4,6 +4,7 @@ using Deepen.Training;
 namespace Deepen.Tests.Training.Distributed;
 
 /// <summary><c>mpirun -n 2 deepen train</c>: the recipe runs, rank 0 alone writes, a lost rank ends the job, resume continues.</summary>
+[Collection(MpiCollection.Name)]
 public class MpiTrainCommandTests
 {
     [MpiFact]
