@@ -7,7 +7,7 @@ public sealed record TrainRunOptions
 {
     /// <summary>null = a fresh run (refused if the run directory has checkpoints); "auto" = the newest complete checkpoint; or a checkpoint directory.</summary>
     public string? Resume { get; init; }
-    /// <summary>Testing aid: SIGKILL this process right after that step's checkpoint is complete.</summary>
+    /// <summary>Testing aid: SIGKILL this process right after that step's checkpoint is complete (every rank, once rank 0 has written it).</summary>
     public int? KillAfterStep { get; init; }
     /// <summary>Where the one-line-per-step log goes (rank 0's only).</summary>
     public Action<string> Log { get; init; } = Console.WriteLine;
