@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Deepen;
 using Deepen.Training;
+using Deepen.Training.Distributed;
 
 namespace Deepen.Cli.Commands;
 
@@ -9,6 +10,11 @@ namespace Deepen.Cli.Commands;
 /// key is also a flag (snake_case or kebab-case), and flags win over the file. Exit codes: 0 completed,
 /// 1 user error, 3 stopped early (e.g. a NaN loss; the reason is printed), 130 interrupted by Ctrl-C after
 /// saving a checkpoint.
+/// <para>
+/// Started by Open MPI's <c>mpirun -n N</c>, each process is one data-parallel rank (docs/distributed.md): rank 0
+/// prints and writes the run directory; an error on any rank is printed with its rank and ends the whole job
+/// (<c>MPI_Abort</c>), and so does a collective that waits longer than <c>--collective-timeout</c>.
+/// </para>
 /// </summary>
 public static class TrainCommand
 {
@@ -21,14 +27,23 @@ public static class TrainCommand
     /// <summary>The trainer the verb runs; settable so tests can drive the verb without training.</summary>
     public static Func<TrainConfig, TrainRunOptions, TrainResult> RunTrainer { get; set; } = Trainer.Run;
 
+    /// <summary>The default of <c>--collective-timeout</c>, in seconds.</summary>
+    public const int DefaultCollectiveTimeoutSeconds = 1800;
+
     public static Command Create()
     {
         var config = new Option<string?>("--config") { Description = "YAML config file (keys as the flags below, in snake_case); flags override its values.", HelpName = "FILE" };
         var resume = new Option<string?>("--resume") { Description = "auto (the latest complete checkpoint in the run directory) or a checkpoint directory. Without it, a run directory that already holds checkpoints is refused.", HelpName = "auto|PATH" };
         var killAfter = new Option<int?>("--kill-after-step") { Description = "Testing aid: SIGKILL this process right after step N's checkpoint is complete.", Hidden = true };
-        var cmd = new Command("train", "Train a recurrent model (or a plain one, as the baseline): recurrence curriculum, Muon, checkpoints, resume, metrics.")
+        var collectiveTimeout = new Option<int>("--collective-timeout")
         {
-            config, resume, killAfter,
+            Description = $"Under mpirun: end the job when one collective waits longer than this for the other ranks (a hung or lost rank). Must exceed the longest step rank 0 takes alone: validation, writing a checkpoint (default: {DefaultCollectiveTimeoutSeconds}).",
+            HelpName = "SECONDS",
+            DefaultValueFactory = _ => DefaultCollectiveTimeoutSeconds,
+        };
+        var cmd = new Command("train", "Train a recurrent model (or a plain one, as the baseline): recurrence curriculum, Muon, checkpoints, resume, metrics. Data parallel when started by mpirun -n N.")
+        {
+            config, resume, killAfter, collectiveTimeout,
         };
         cmd.TreatUnmatchedTokensAsErrors = false;   // unknown flags get our own error with the nearest valid flag
         var keyOptions = TrainConfigKeys.All.Select(k => (Key: k, Option: KeyOption(k))).ToList();
@@ -56,30 +71,53 @@ public static class TrainCommand
             }
 
             var trainConfig = TrainConfigFile.Load(parse.GetValue(config), overrides).Validate();
-            using var interrupt = new GracefulInterrupt(Console.Error.WriteLine);
-            var result = RunTrainer(trainConfig, new TrainRunOptions
+            int timeout = parse.GetValue(collectiveTimeout);
+            if (timeout <= 0) throw new DeepenException($"--collective-timeout {timeout}: expected a positive number of seconds.");
+            using var ranks = DistributedLaunch.FromEnvironment(TimeSpan.FromSeconds(timeout));
+            try
             {
-                Resume = parse.GetValue(resume),
-                KillAfterStep = parse.GetValue(killAfter),
-                Log = Console.WriteLine,
-                Cancel = interrupt.Token,
-                CommandLine = "deepen " + string.Join(' ', parse.Tokens.Select(t => Quote(t.Value))),
-            });
-
-            if (!result.Stopped)
-            {
-                Console.WriteLine($"done: {result.StepsDone} steps; final model in {result.FinalDir}");
-                return 0;
+                return Train(parse, ranks, trainConfig, parse.GetValue(resume), parse.GetValue(killAfter));
             }
-            if (interrupt.Requested)
+            catch (Exception e) when (ranks.WorldSize > 1)
             {
-                Console.Error.WriteLine($"interrupted after step {result.StepsDone}: {result.Reason}. Continue with the same command and --resume auto.");
-                return ExitInterrupted;
+                // The other ranks would wait for this one in their next collective: end the whole job.
+                Console.Error.WriteLine($"error: rank {ranks.Rank} of {ranks.WorldSize}: " + (e is DeepenException ? e.Message : $"{e.GetType().Name}: {e.Message}"));
+                if (parse.GetValue(CliRunner.Verbose) || e is not DeepenException) Console.Error.WriteLine(e);
+                ranks.Abort(e is DeepenException ? 1 : 2);
+                throw;   // not reached
             }
-            Console.Error.WriteLine($"stopped early after step {result.StepsDone}: {result.Reason}");
-            return ExitStopped;
         });
         return cmd;
+    }
+
+    private static int Train(ParseResult parse, ICollective ranks, TrainConfig trainConfig, string? resume, int? killAfter)
+    {
+        bool rank0 = ranks.Rank == 0;
+        Action<string> say = rank0 ? Console.Error.WriteLine : _ => { };
+        using var interrupt = new GracefulInterrupt(say, rankOfMpiJob: DistributedLaunch.UnderMpirun ? ranks.Rank : null);
+        var prefix = DistributedLaunch.UnderMpirun ? $"mpirun -n {ranks.WorldSize} " : "";
+        var result = RunTrainer(trainConfig, new TrainRunOptions
+        {
+            Resume = resume,
+            KillAfterStep = killAfter,
+            Log = Console.WriteLine,
+            Cancel = interrupt.Token,
+            CommandLine = prefix + "deepen " + string.Join(' ', parse.Tokens.Select(t => Quote(t.Value))),
+            Collective = ranks,
+        });
+
+        if (!result.Stopped)
+        {
+            if (rank0) Console.WriteLine($"done: {result.StepsDone} steps; final model in {result.FinalDir}");
+            return 0;
+        }
+        if (interrupt.Requested || result.Reason.StartsWith("interrupted", StringComparison.Ordinal))
+        {
+            say($"interrupted after step {result.StepsDone}: {result.Reason}. Continue with the same command and --resume auto.");
+            return ExitInterrupted;
+        }
+        say($"stopped early after step {result.StepsDone}: {result.Reason}");
+        return ExitStopped;
     }
 
     /// <summary>The flag of one config key: <c>--micro_batch_size</c> (and <c>--micro-batch-size</c>), its XML-doc summary and default as help.</summary>

@@ -24,7 +24,18 @@ public sealed record RecurrenceOptions(int Recurrence, int GradSteps = 0, StateI
 {
     /// <summary>Skip the adapter (core input = prelude output), for the conversion equivalence check.</summary>
     public bool BypassAdapter { get; init; }
+
+    /// <summary>
+    /// Data-parallel training: the random initial state is drawn (from <see cref="Generator"/>) for the global
+    /// batch of <c>WorldSize · B</c> rows and this rank keeps rows <c>Rank, Rank + W, Rank + 2W, ...</c> — the
+    /// rows the data loader hands it — so that W ranks with B rows each start every sequence from the same
+    /// noise as one process with W·B rows. Null: the noise is drawn for this batch alone.
+    /// </summary>
+    public NoiseShard? Shard { get; init; }
 }
+
+/// <summary>This rank's share of a noise draw made for all <paramref name="WorldSize"/> ranks' rows (see <see cref="RecurrenceOptions.Shard"/>).</summary>
+public sealed record NoiseShard(int Rank, int WorldSize);
 
 /// <summary>Raven's <c>transformer</c>: wte, prelude, adapter, core_block, coda, ln_f.</summary>
 public sealed class RecurrentTransformer : nn.Module
@@ -104,7 +115,17 @@ public sealed class RecurrentModel : nn.Module<Tensor, RecurrenceOptions, Tensor
         double std = Config.InitStd * Config.InitScale;
         if (options.State == StateInit.Zeros || std <= 0) return zeros_like(e);
         using var noGrad = no_grad();
-        var s = TruncatedNormal(e.shape, std, e.dtype, e.device, options.Generator);
+        Tensor s;
+        if (options.Shard is { WorldSize: > 1 } shard)
+        {
+            using var scope = NewDisposeScope();
+            var shape = (long[])e.shape.Clone();
+            shape[0] *= shard.WorldSize;
+            var all = TruncatedNormal(shape, std, e.dtype, e.device, options.Generator);                 // (W·B, T, d)
+            s = all.reshape(e.shape[0], shard.WorldSize, -1).select(1, shard.Rank).reshape(e.shape)      // rows r, r+W, ...: (B, T, d)
+                .contiguous().MoveToOuterDisposeScope();
+        }
+        else s = TruncatedNormal(e.shape, std, e.dtype, e.device, options.Generator);
         return Config.EmbedScale != 1.0 ? s * Config.EmbedScale : s;
     }
 

@@ -1,3 +1,5 @@
+using Deepen.Training.Distributed;
+
 namespace Deepen.Training;
 
 /// <summary>How a training run is driven (as opposed to what it trains: <see cref="TrainConfig"/>).</summary>
@@ -5,19 +7,26 @@ public sealed record TrainRunOptions
 {
     /// <summary>null = a fresh run (refused if the run directory has checkpoints); "auto" = the newest complete checkpoint; or a checkpoint directory.</summary>
     public string? Resume { get; init; }
-    /// <summary>Testing aid: SIGKILL this process right after that step's checkpoint is complete.</summary>
+    /// <summary>Testing aid: SIGKILL this process right after that step's checkpoint is complete (every rank, once rank 0 has written it).</summary>
     public int? KillAfterStep { get; init; }
-    /// <summary>Where the one-line-per-step log goes.</summary>
+    /// <summary>Where the one-line-per-step log goes (rank 0's only).</summary>
     public Action<string> Log { get; init; } = Console.WriteLine;
-    /// <summary>Cancelled by Ctrl-C: save a checkpoint at the end of the current step and return.</summary>
+    /// <summary>Cancelled by Ctrl-C: save a checkpoint at the end of the current step and return. On several ranks, one rank's cancellation stops them all at the same step.</summary>
     public CancellationToken Cancel { get; init; }
     /// <summary>The command line, recorded in the run directory.</summary>
     public string? CommandLine { get; init; }
-    /// <summary>Data-parallel rank and world size (1 process: 0 and 1).</summary>
-    public int Rank { get; init; }
-    public int WorldSize { get; init; } = 1;
-    /// <summary>Averages gradients across ranks before clipping (null for a single process).</summary>
-    public Action<IReadOnlyList<TorchSharp.Modules.Parameter>>? AllReduceGradients { get; init; }
+    /// <summary>
+    /// The data-parallel ranks (<see cref="DistributedLaunch.FromEnvironment"/>): each rank trains on its own shard
+    /// of every batch, gradients are averaged over ranks before clipping, and rank 0 alone logs and writes
+    /// metrics, checkpoints and the final model. One process by default.
+    /// </summary>
+    public ICollective Collective { get; init; } = SingleProcessCollective.Instance;
+    /// <summary>Bytes per gradient all-reduce bucket.</summary>
+    public long BucketBytes { get; init; } = GradientAllReducer.DefaultBucketBytes;
+    /// <summary>This process's rank (<see cref="Collective"/>'s).</summary>
+    public int Rank => Collective.Rank;
+    /// <summary>The number of ranks (<see cref="Collective"/>'s).</summary>
+    public int WorldSize => Collective.WorldSize;
 }
 
 /// <summary>How a run ended.</summary>

@@ -22,8 +22,12 @@ public abstract class TrainableModel : IDisposable
     /// <summary>The model's default mean recurrence and backprop depth (1 and 1 for a plain model).</summary>
     public abstract (int MeanRecurrence, int BackpropDepth) Defaults { get; }
 
-    /// <summary>Logits (B, T, V) for inputs (B, T) at <paramref name="draw"/> (ignored by a plain model).</summary>
-    public abstract Tensor Logits(Tensor inputs, RecurrenceDraw draw, Generator? noise);
+    /// <summary>
+    /// Logits (B, T, V) for inputs (B, T) at <paramref name="draw"/> (ignored by a plain model); the initial
+    /// state's noise comes from <paramref name="noise"/>, drawn for this rank's <paramref name="shard"/> of the
+    /// ranks' rows when given (see <see cref="RecurrenceOptions.Shard"/>).
+    /// </summary>
+    public abstract Tensor Logits(Tensor inputs, RecurrenceDraw draw, Generator? noise, NoiseShard? shard = null);
 
     /// <summary>Writes the model's files (config and weights) into an existing directory.</summary>
     public abstract void WriteInto(string dir, ScalarType dtype);
@@ -65,8 +69,8 @@ public sealed class RecurrentTrainable(RecurrentModel model) : TrainableModel
         }
     }
 
-    public override Tensor Logits(Tensor inputs, RecurrenceDraw draw, Generator? noise) =>
-        Model.forward(inputs, new RecurrenceOptions(draw.Total, draw.Grad, StateInit.Random, noise));
+    public override Tensor Logits(Tensor inputs, RecurrenceDraw draw, Generator? noise, NoiseShard? shard = null) =>
+        Model.forward(inputs, new RecurrenceOptions(draw.Total, draw.Grad, StateInit.Random, noise) { Shard = shard });
 
     public override void WriteInto(string dir, ScalarType dtype)
     {
@@ -98,7 +102,7 @@ public sealed class PlainTrainable(LlamaModel model, JsonObject sourceConfig) : 
         }
     }
 
-    public override Tensor Logits(Tensor inputs, RecurrenceDraw draw, Generator? noise) => Model.forward(inputs);
+    public override Tensor Logits(Tensor inputs, RecurrenceDraw draw, Generator? noise, NoiseShard? shard = null) => Model.forward(inputs);
 
     public override void WriteInto(string dir, ScalarType dtype)
     {

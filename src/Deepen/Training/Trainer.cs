@@ -1,8 +1,10 @@
 using System.Diagnostics;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Deepen.Checkpoints;
 using Deepen.Data;
 using Deepen.Modeling;
+using Deepen.Training.Distributed;
 using static TorchSharp.torch;
 
 namespace Deepen.Training;
@@ -13,21 +15,35 @@ namespace Deepen.Training;
 /// for every micro-batch, a (no-grad, grad) recurrence draw seeded by the micro-batch index, a forward
 /// pass with truncated backprop and the loss divided by the accumulation steps; then global-norm
 /// clipping, one Muon/AdamW step, a metrics row, and periodic validation and checkpoints.
+/// <para>
+/// Data parallel (<see cref="TrainRunOptions.Collective"/> with several ranks): every rank runs this same
+/// loop on its own rows of each global batch (<see cref="TokenShardLoader"/> interleaves them), with the
+/// same recurrence draws; after the micro-batches the gradients, the loss and the interrupt flag are
+/// summed over ranks, so clipping, the optimizer step, NaN detection and stopping agree everywhere and the
+/// weights stay identical (checked at every checkpoint). The initial-state noise is drawn for all ranks'
+/// rows and sharded like the data, so W ranks × B rows train exactly as one process with W·B rows, up to
+/// the order of float additions. Rank 0 alone logs, validates and writes metrics, checkpoints and the
+/// final model; raw inputs are tokenized by rank 0 while the others wait.
+/// </para>
 /// </summary>
 public static class Trainer
 {
     public static TrainResult Run(TrainConfig c, TrainRunOptions o)
     {
         var log = o.Rank == 0 ? o.Log : _ => { };
+        var ranks = o.Collective;
         c = c.Validate();
         if (!Directory.Exists(c.Model)) throw new DeepenException($"model: '{c.Model}' does not exist.");
-        set_num_threads(c.Threads > 0 ? c.Threads : Environment.ProcessorCount);
+        int threads = c.Threads > 0 ? c.Threads : DistributedLaunch.DefaultThreads(ranks.LocalSize);
+        set_num_threads(threads);
         Directory.CreateDirectory(c.Out);
         var checkpoints = new CheckpointManager(c.Out, c.KeepLast);
         string? resumeDir = ResolveResume(c, o, checkpoints);
 
         // ---- setup ----
+        if (o.Rank != 0) ranks.Barrier();   // rank 0 tokenizes raw inputs (once, into OUT/data) while the others wait
         var shards = TrainingData.Resolve(c, log);
+        if (o.Rank == 0) ranks.Barrier();
         using var model = TrainableModel.Load(resumeDir ?? c.Model);
         model.Module.train();
         var (defaultMean, defaultDepth) = model.Defaults;
@@ -42,6 +58,7 @@ public static class Trainer
         var lrSchedule = new LrSchedule(c.MaxSteps, c.Warmup, c.Cooldown, c.MinLrRatio);
         var flops = model.Flops;
         using var optimizer = CreateOptimizer(c, model);
+        using var reducer = o.WorldSize > 1 ? new GradientAllReducer(model.Module.parameters().ToList(), ranks, o.BucketBytes) : null;
         var matmul = c.Precision == "bf16-mixed" ? ScalarType.BFloat16 : (ScalarType?)null;
         using var loader = new TokenShardLoader(shards.Train, new TokenShardLoaderOptions
         {
@@ -61,15 +78,21 @@ public static class Trainer
             state = TrainerState.Load(resumeDir);
             OptimizerStateDict.Load(optimizer, Path.Combine(resumeDir, CheckpointManager.OptimizerFile));
             loader.Restore(state.Data);
-            if (state.Stream is { } cursor) stream?.Restore(cursor);
+            if (stream is not null) RestoreStream(stream, state, o, resumeDir);
+            if (state.WorldSize != o.WorldSize)
+                log($"the checkpoint was trained on {state.WorldSize} rank(s), this run has {o.WorldSize}: the data continues where it stopped, but the global batch is now {o.WorldSize} × {c.GradAccumSteps} × {c.MicroBatchSize} sequences");
             if (o.Rank == 0) metrics.TruncateAfter(state.Step);
             log($"resumed from {resumeDir} at step {state.Step}");
         }
         else if (o.Rank == 0 && File.Exists(metrics.Path)) File.Delete(metrics.Path);
         if (o.Rank == 0) WriteRunFiles(c, o);
         string companion = c.Model;
-        log($"training {(model.IsRecurrent ? "recurrent" : "plain")} model {c.Model}: {c.MaxSteps} steps × {c.GradAccumSteps} × {c.MicroBatchSize}×{loader.SeqLen} tokens" +
+        log($"training {(model.IsRecurrent ? "recurrent" : "plain")} model {c.Model}: {c.MaxSteps} steps × " +
+            (o.WorldSize > 1 ? $"{o.WorldSize} ranks × " : "") + $"{c.GradAccumSteps} × {c.MicroBatchSize}×{loader.SeqLen} tokens" +
             (model.IsRecurrent ? $", r̄ → {target} ({c.Curriculum}), backprop depth {depth}" : "") + $", {c.Optimizer}, {c.Precision}");
+        if (o.WorldSize > 1)
+            log($"data parallel over {o.WorldSize} ranks ({ranks.Description}; {ranks.LocalSize} on this machine), {threads} torch thread(s) per rank, " +
+                $"gradients averaged in {reducer!.BucketElements.Count} bucket(s) of ≤ {o.BucketBytes / (1 << 20)} MB");
 
         // ---- train ----
         if (resumeDir is null) Validate(c, model, shards, matmul, 0, metrics, log, o.Rank);   // the starting point of the loss curve
@@ -88,7 +111,7 @@ public static class Trainer
             double lossSum = 0;
             long stepTokens = 0;
             var draws = new List<RecurrenceDraw>();
-            bool outOfData = false;
+            bool outOfData = false, interrupted = false;
             using (var scope = NewDisposeScope())
             using (MixedPrecision.Use(matmul))
             {
@@ -101,13 +124,14 @@ public static class Trainer
                     if (!(stream is null ? loader.TryNext(out batch) : stream.TryNext(c.MicroBatchSize, seqLen, out batch))) { outOfData = true; break; }
                     using var b = batch;
                     using var microScope = NewDisposeScope();
-                    using var noise = new Generator((ulong)(c.Seed * 1_000_003 + dataStep * 31 + o.Rank));
-                    var logits = model.Logits(b.Inputs, draw, noise);                                   // (B, T, V)
+                    // One seed for all ranks; each rank keeps its rows of the noise drawn for the global micro-batch.
+                    using var noise = new Generator((ulong)(c.Seed * 1_000_003 + dataStep * 31));
+                    var logits = model.Logits(b.Inputs, draw, noise, o.WorldSize > 1 ? new NoiseShard(o.Rank, o.WorldSize) : null);   // (B, T, V)
                     var microLoss = nn.functional.cross_entropy(
                         logits.reshape(-1, logits.shape[^1]).to_type(ScalarType.Float32), b.Labels.reshape(-1));
                     (microLoss / c.GradAccumSteps).backward();
                     lossSum += microLoss.item<float>();
-                    stepTokens += b.Labels.numel() * o.WorldSize;
+                    stepTokens += b.Labels.numel() * o.WorldSize;   // every rank's batch has this shape
                 }
                 if (outOfData)
                 {
@@ -115,8 +139,11 @@ public static class Trainer
                     (stopped, reason) = (true, $"training data exhausted before step {step} (on_data_end: stop)");
                     break;
                 }
-                o.AllReduceGradients?.Invoke(model.Module.parameters().ToList());
-                double loss = lossSum / c.GradAccumSteps;
+                reducer?.AllReduce();                                        // gradients: mean over ranks
+                Span<double> sums = [lossSum, o.Cancel.IsCancellationRequested ? 1 : 0];
+                ranks.AllReduceSum(sums);                                    // the loss and "someone was interrupted", over ranks
+                interrupted = sums[1] > 0;
+                double loss = sums[0] / (c.GradAccumSteps * o.WorldSize);
                 if (!double.IsFinite(loss))
                 {
                     optimizer.ZeroGrad();
@@ -134,6 +161,7 @@ public static class Trainer
                 {
                     Step = step, Tokens = state.Tokens + stepTokens, TrainFlops = state.TrainFlops + stepFlops,
                     Data = loader.State, ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds, Stream = stream?.Cursor,
+                    WorldSize = o.WorldSize, RankStreams = null,
                 };
                 var row = new JsonObject
                 {
@@ -152,12 +180,22 @@ public static class Trainer
             }
 
             if (c.EvalEvery > 0 && step % c.EvalEvery == 0 && step < c.MaxSteps) Validate(c, model, shards, matmul, step, metrics, log, o.Rank);
-            bool interrupted = o.Cancel.IsCancellationRequested;
+            if (o.WorldSize == 1) interrupted |= o.Cancel.IsCancellationRequested;   // on several ranks only the agreed flag counts
             if ((c.SaveEvery > 0 && step % c.SaveEvery == 0) || interrupted)
             {
+                if (o.WorldSize > 1)
+                {
+                    if (stream is not null)
+                        state = state with { RankStreams = ranks.AllGatherStrings(JsonSerializer.Serialize(stream.Cursor)).Select(j => JsonSerializer.Deserialize<StreamCursor>(j)!).ToList() };
+                    CheckRanksAgree(ranks, model, step);
+                }
                 if (o.Rank == 0) log($"checkpoint: {checkpoints.Save(step, model, optimizer, state, companion)}");
                 lastSaved = step;
-                if (o.KillAfterStep == step) Process.GetCurrentProcess().Kill();   // SIGKILL: the crash the resume test needs
+                if (o.KillAfterStep == step)
+                {
+                    ranks.Barrier();                                  // on several ranks: once rank 0's checkpoint is complete
+                    Process.GetCurrentProcess().Kill();               // SIGKILL: the crash the resume test needs
+                }
             }
             if (interrupted) { (stopped, reason) = (true, $"interrupted after step {step}; resume with --resume auto"); break; }
         }
@@ -183,7 +221,17 @@ public static class Trainer
         return new TrainResult((int)state.Step, false, reason, final);
     }
 
+    /// <summary>Rank 0 decides where to resume from; the others check that they see that checkpoint too.</summary>
     private static string? ResolveResume(TrainConfig c, TrainRunOptions o, CheckpointManager checkpoints)
+    {
+        if (o.WorldSize == 1) return ResolveResumeHere(c, o, checkpoints);
+        var dir = o.Collective.BroadcastString(o.Rank == 0 ? ResolveResumeHere(c, o, checkpoints) : null);
+        if (dir is not null && !CheckpointManager.IsComplete(dir))
+            throw new DeepenException($"rank {o.Rank} cannot see rank 0's checkpoint {dir}: every rank must see the run directory '{c.Out}' (a shared filesystem).");
+        return dir;
+    }
+
+    private static string? ResolveResumeHere(TrainConfig c, TrainRunOptions o, CheckpointManager checkpoints)
     {
         if (o.Resume is not null)
         {
@@ -194,6 +242,34 @@ public static class Trainer
         if (checkpoints.Complete().Count > 0)
             throw new DeepenException($"{c.Out} already holds checkpoints; pass --resume auto to continue that run, or choose another --out.");
         return null;
+    }
+
+    /// <summary>Each rank continues its own token stream: rank r's cursor of a multi-rank checkpoint.</summary>
+    private static void RestoreStream(TokenStream stream, TrainerState state, TrainRunOptions o, string dir)
+    {
+        if (state.RankStreams is { } all)
+        {
+            if (all.Count != o.WorldSize)
+                throw new DeepenException($"{dir}: written by {all.Count} ranks with a seq_len_schedule, whose token streams are per rank; resume it with mpirun -n {all.Count}.");
+            stream.Restore(all[o.Rank]);
+        }
+        else if (state.Stream is { } cursor)
+        {
+            if (o.WorldSize > 1 && state.WorldSize != o.WorldSize)
+                throw new DeepenException($"{dir}: written by {state.WorldSize} rank(s) with a seq_len_schedule, whose token streams are per rank; resume it with {(state.WorldSize == 1 ? "one process" : $"mpirun -n {state.WorldSize}")}.");
+            stream.Restore(cursor);
+        }
+    }
+
+    /// <summary>Data-parallel ranks must hold bit-identical weights; a difference (e.g. ranks run with different thread counts) stops the run.</summary>
+    private static void CheckRanksAgree(ICollective ranks, TrainableModel model, long step)
+    {
+        ulong mine = ParameterChecksum.Of(model.Module.parameters());
+        long rank0 = ranks.BroadcastInt64((long)mine);
+        double differ = ranks.AllReduceSum((long)mine == rank0 ? 0.0 : 1.0);
+        if (differ > 0)
+            throw new DeepenException($"after step {step}, {differ} of {ranks.WorldSize} ranks hold weights that differ from rank 0's; " +
+                                      "run every rank with the same `threads` and library versions, and continue with --resume auto, which gives every rank the checkpoint's weights.");
     }
 
     private static ITrainingOptimizer CreateOptimizer(TrainConfig c, TrainableModel model) => c.Optimizer switch

@@ -8,7 +8,10 @@ namespace Deepen.Training;
 /// optimizer state that an exact resume needs. Random draws (recurrence, initial-state noise, data
 /// order) are functions of the step and the seed, so no generator state is stored.
 /// </summary>
-public sealed record TrainerState(long Step, long Tokens, double TrainFlops, TokenLoaderState Data, double ElapsedSeconds, StreamCursor? Stream = null)
+/// <param name="WorldSize">Ranks that trained it (data parallel; 1 for one process).</param>
+/// <param name="RankStreams">With a sequence-length schedule on several ranks: each rank's token stream cursor, by rank (<see cref="Stream"/> is rank 0's).</param>
+public sealed record TrainerState(long Step, long Tokens, double TrainFlops, TokenLoaderState Data, double ElapsedSeconds, StreamCursor? Stream = null,
+    int WorldSize = 1, IReadOnlyList<StreamCursor>? RankStreams = null)
 {
     public const string FileName = "trainer_state.json";
     private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true };
