@@ -168,11 +168,14 @@ internal sealed class RecurrentInferenceModel(RecurrentModel model, string name,
         Tensor? logits = null, previous = null;
         for (int it = 0; it < maxR; it++)
         {
+            // Each iteration in its own dispose scope: at r = 16 a batch's per-iteration activations would
+            // otherwise all live until the step ends. What the next iteration needs is moved out.
+            using var iteration = NewDisposeScope();
             cache.ActiveRows = active;
             var h = t.adapter.forward(cat([s, e], -1));                                   // (B, T, 2d) → (B, T, d)
             for (int j = 0; j < Config.CoreLayers; j++)
                 h = CachedLayers.Block(t.core_block[j], block, h, step, new KvKey(CacheStage.Core, it, j));
-            if (active is null) { s = h; continue; }
+            if (active is null) { s = h.MoveToOuterDisposeScope(); continue; }
 
             var next = where(active.view(-1, 1, 1), h, s);                               // stopped rows keep their state
             Tensor change;                                                               // (B,) at the last position
@@ -182,7 +185,8 @@ internal sealed class RecurrentInferenceModel(RecurrentModel model, string name,
                 var logp = logits[.., -1].to_type(ScalarType.Float32).log_softmax(-1);    // (B, V)
                 change = previous is null ? full(batch, double.PositiveInfinity, device: ids.device)
                     : (previous.exp() * (previous - logp)).sum(-1);                       // KL(p_{t-1} ‖ p_t)
-                previous = logp;
+                previous = logp.MoveToOuterDisposeScope();                               // made in this iteration: keep for the next
+                logits.MoveToOuterDisposeScope();
             }
             else
             {
@@ -191,12 +195,12 @@ internal sealed class RecurrentInferenceModel(RecurrentModel model, string name,
                 change = it == 0 ? full(batch, double.PositiveInfinity, device: ids.device)
                     : (last - prev).norm(1, keepdim: false, p: 2) / last.norm(1, keepdim: false, p: 2).clamp_min(1e-30);
             }
-            s = next;
+            s = next.MoveToOuterDisposeScope();
             var stops = active.logical_and(change < exit.Threshold);                     // (B,)
             var stopsHost = stops.cpu().data<bool>().ToArray();
             for (int b = 0; b < batch; b++)
                 if (stopsHost[b]) rowDepth[b] = it + 1;
-            active = active.logical_and(stops.logical_not());
+            active = active.logical_and(stops.logical_not()).MoveToOuterDisposeScope();
             if (!active.any().item<bool>()) break;
         }
         cache.ActiveRows = null;

@@ -66,7 +66,7 @@ public sealed class KvCache : IDisposable
     private readonly Dictionary<KvKey, Entry> entries = [];
     private readonly int[] leftPad;
     private readonly int coreEntries, coreLayers;
-    private readonly (Tensor K, Tensor V)?[] latest;
+    private readonly KvKey?[] latest;   // per core layer: the entry written last this step (its keys/values are read back from the buffer)
     private long capacity;
     private long stepLength = -1;
     private bool disposed;
@@ -89,7 +89,7 @@ public sealed class KvCache : IDisposable
         if (this.leftPad.Any(p => p < 0)) throw new ArgumentException("leftPad entries must be ≥ 0.", nameof(leftPad));
         coreEntries = Math.Min(options.KeepIterations ?? coreIterations, coreIterations);
         this.coreLayers = coreLayers;
-        latest = new (Tensor, Tensor)?[coreLayers];
+        latest = new KvKey?[coreLayers];
         capacity = Math.Max(1, capacityHint);
         Options = options;
     }
@@ -159,13 +159,14 @@ public sealed class KvCache : IDisposable
         if (stepLength < 0) throw new InvalidOperationException("KvCache.Attend outside a step.");
         if (key.Stage == CacheStage.Core)
         {
-            if (ActiveRows is not null && latest[key.Layer] is var (lk, lv))
+            if (ActiveRows is not null && latest[key.Layer] is { } last)
             {
+                var (lk, lv) = StepSlice(last);
                 var keep = ActiveRows.view(-1, 1, 1, 1);                                           // (B, 1, 1, 1)
                 k = where(keep, k, lk);
                 v = where(keep, v, lv);
             }
-            latest[key.Layer] = (k, v);
+            latest[key.Layer] = EntryKey(key);
         }
         var entry = Write(EntryKey(key), k, v);
         long keys = Length + stepLength;
@@ -176,12 +177,20 @@ public sealed class KvCache : IDisposable
     /// Ends the step: core entries this step did not reach (an early exit) receive each layer's last keys and
     /// values; the cached length grows by the step's tokens.
     /// </summary>
+    /// <summary>This step's keys and values of an entry, read back from its buffer: (B, Hkv, T, hd) each.</summary>
+    private (Tensor K, Tensor V) StepSlice(KvKey entryKey)
+    {
+        var e = entries[entryKey];
+        return (e.K.narrow(2, Length, stepLength), e.V.narrow(2, Length, stepLength));
+    }
+
     public void Commit()
     {
         if (stepLength < 0) throw new InvalidOperationException("KvCache.Commit without a step.");
         for (int layer = 0; layer < coreLayers; layer++)
         {
-            if (latest[layer] is not var (k, v)) continue;
+            if (latest[layer] is not { } last) continue;
+            var (k, v) = StepSlice(last);
             for (int it = 0; it < coreEntries; it++)
             {
                 var key = new KvKey(CacheStage.Core, it, layer);
