@@ -11,7 +11,7 @@ namespace Deepen.Bench;
 /// the recurrent model as the trainer runs it (forward with n no-grad + k grad iterations from a random state,
 /// float32 cross-entropy, backward, global-norm clipping at 1.0, one Muon/aux-Adam step, zero grad), in float32
 /// or bf16-mixed (<see cref="MixedPrecision.Bf16Matmuls"/>). Prints one JSON line per step
-/// (<c>{"step", "warmup", "ms", "fwd_ms", "bwd_ms", "opt_ms", "loss"}</c>) and a final line with the peak RSS.
+/// (<c>{"step", "warmup", "ms", "fwd_ms", "bwd_ms", "opt_ms", "cpu_ms", "loss"}</c>; cpu_ms is the process CPU time of the step) and a final line with the peak RSS.
 /// The PyTorch peer (<c>bench/peer/train_step.py</c>) prints the same lines.
 /// </summary>
 public static class TrainStepWorker
@@ -40,6 +40,7 @@ public static class TrainStepWorker
         {
             using var scope = NewDisposeScope();
             var watch = Stopwatch.StartNew();
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             double loss;
             using (MixedPrecision.Use(bf16 ? ScalarType.BFloat16 : null))
             {
@@ -56,7 +57,7 @@ public static class TrainStepWorker
                 Console.WriteLine(new JsonObject
                 {
                     ["step"] = step, ["warmup"] = step < warmup, ["ms"] = total, ["fwd_ms"] = fwd, ["bwd_ms"] = bwd,
-                    ["opt_ms"] = total - fwd - bwd, ["loss"] = loss,
+                    ["opt_ms"] = total - fwd - bwd, ["cpu_ms"] = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds, ["loss"] = loss,
                 }.ToJsonString());
             }
         }

@@ -6,7 +6,7 @@ namespace Deepen.Bench;
 
 /// <summary>One worker run: the medians of its measured (non-warm-up) steps and its peak RSS.</summary>
 public sealed record StepRun(string Shape, string Impl, string Precision, int Rep, double Ms, double FwdMs, double BwdMs, double OptMs,
-                             double PeakRssMiB, double FirstLoss);
+                             double CpuMs, double PeakRssMiB, double FirstLoss);
 
 /// <summary>A matmul-peak run of one implementation, GFLOP/s.</summary>
 public sealed record PeakRun(string Impl, double Fp32, double Bf16);
@@ -100,7 +100,7 @@ public static class TrainVsPyTorch
                     if (impl == TrainResults.PyTorch) CheckBlas(lines[^1]);
                     var run = Summarise(shape.Name, impl, precision, rep, lines);
                     runs.Add(run);
-                    log($"rep {rep + 1}/{repeats} {shape.Name,-4} {impl,-7} {precision}: {run.Ms,8:F1} ms/step (fwd {run.FwdMs:F0}, bwd {run.BwdMs:F0}, opt {run.OptMs:F0}), " +
+                    log($"rep {rep + 1}/{repeats} {shape.Name,-4} {impl,-7} {precision}: {run.Ms,8:F1} ms/step (fwd {run.FwdMs:F0}, bwd {run.BwdMs:F0}, opt {run.OptMs:F0}; CPU {run.CpuMs:F0} ms), " +
                         $"{shape.TokensPerStep / run.Ms * 1000,8:F0} tokens/s, peak RSS {run.PeakRssMiB:F0} MiB, first loss {run.FirstLoss:F3}");
                 }
             }
@@ -115,7 +115,7 @@ public static class TrainVsPyTorch
         if (measured.Count == 0) throw new InvalidOperationException($"{impl} {precision} {shape}: no measured steps");
         double M(string key) => Stats.Median(measured.Select(l => (double)l[key]!));
         var last = lines[^1];
-        return new StepRun(shape, impl, precision, rep, M("ms"), M("fwd_ms"), M("bwd_ms"), M("opt_ms"), (double)last["peak_rss_mib"]!, (double)steps[0]["loss"]!);
+        return new StepRun(shape, impl, precision, rep, M("ms"), M("fwd_ms"), M("bwd_ms"), M("opt_ms"), M("cpu_ms"), (double)last["peak_rss_mib"]!, (double)steps[0]["loss"]!);
     }
 
     /// <summary>The peer must have loaded the OpenMP build of OpenBLAS (design.md §4); returns the libraries it mapped.</summary>
@@ -144,19 +144,19 @@ public static class TrainVsPyTorch
             sb.AppendLine();
             sb.AppendLine($"**{s.Name}**: {s.Describe()}; {flops / 1e6:F0} MFLOP/token (§5.3 + attention); median of {n} interleaved runs.");
             sb.AppendLine();
-            sb.AppendLine("| impl | precision | ms/step | runs min–max | tokens/s | fwd / bwd / opt ms | fwd+bwd tokens/s | peak RSS MiB | GFLOP/s | % fp32 peak | % bf16 peak |");
-            sb.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
+            sb.AppendLine("| impl | precision | ms/step | runs min–max | CPU ms/step | tokens/s | fwd / bwd / opt ms | fwd+bwd tokens/s | peak RSS MiB | GFLOP/s | % fp32 peak | % bf16 peak | fwd+bwd % bf16 peak |");
+            sb.AppendLine("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|");
             foreach (var (impl, precision) in new[] { (TrainResults.Deepen, "fp32"), (TrainResults.PyTorch, "fp32"), (TrainResults.Deepen, "bf16"), (TrainResults.PyTorch, "bf16") })
             {
                 var runs = r.Of(s, impl, precision).ToList();
                 if (runs.Count == 0) continue;
                 double ms = Stats.Median(runs.Select(x => x.Ms)), fwd = Stats.Median(runs.Select(x => x.FwdMs));
-                double bwd = Stats.Median(runs.Select(x => x.BwdMs)), opt = Stats.Median(runs.Select(x => x.OptMs));
-                double tps = s.TokensPerStep / (ms / 1000), gflops = flops * tps / 1e9;
+                double bwd = Stats.Median(runs.Select(x => x.BwdMs)), opt = Stats.Median(runs.Select(x => x.OptMs)), cpu = Stats.Median(runs.Select(x => x.CpuMs));
+                double tps = s.TokensPerStep / (ms / 1000), gflops = flops * tps / 1e9, fwdBwdTps = s.TokensPerStep / ((fwd + bwd) / 1000);
                 string label = precision == "fp32" ? "fp32" : impl == TrainResults.Deepen ? "bf16-mixed" : "bf16 autocast";
-                sb.AppendLine($"| {(impl == TrainResults.PyTorch ? "PyTorch 1.13" : impl)} | {label} | {ms:F0} | {runs.Min(x => x.Ms):F0}–{runs.Max(x => x.Ms):F0} | {tps:F0} | " +
-                              $"{fwd:F0} / {bwd:F0} / {opt:F0} | {s.TokensPerStep / ((fwd + bwd) / 1000):F0} | {Stats.Median(runs.Select(x => x.PeakRssMiB)):F0} | {gflops:F1} | " +
-                              $"{100 * gflops / peak32:F1} | {100 * gflops / peak16:F1} |");
+                sb.AppendLine($"| {(impl == TrainResults.PyTorch ? "PyTorch 1.13" : impl)} | {label} | {ms:F0} | {runs.Min(x => x.Ms):F0}–{runs.Max(x => x.Ms):F0} | {cpu:F0} | {tps:F0} | " +
+                              $"{fwd:F0} / {bwd:F0} / {opt:F0} | {fwdBwdTps:F0} | {Stats.Median(runs.Select(x => x.PeakRssMiB)):F0} | {gflops:F1} | " +
+                              $"{100 * gflops / peak32:F1} | {100 * gflops / peak16:F1} | {100 * flops * fwdBwdTps / 1e9 / peak16:F1} |");
             }
             sb.AppendLine();
             string Ratio(string p) => $"{r.TokensPerSecond(s, TrainResults.Deepen, p) / r.TokensPerSecond(s, TrainResults.PyTorch, p):F2}×";

@@ -18,7 +18,7 @@ Run it with OpenBLAS built for OpenMP first on the library path (design.md secti
   LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp /usr/bin/python3 bench/peer/train_step.py \
       --prelude 2 --core 4 --coda 2 --d 256 --heads 8 --kv-heads 8 --ffn 1024 --vocab 4096 \
       --batch 1 --seq 256 --n 4 --k 4 --precision fp32 --steps 5 --warmup 2 --threads 2
-Prints one JSON line per step {"step","warmup","ms","fwd_ms","bwd_ms","opt_ms","loss"} and a last line with
+Prints one JSON line per step {"step","warmup","ms","fwd_ms","bwd_ms","opt_ms","cpu_ms","loss"} and a last line with
 the peak RSS (VmHWM) and the BLAS libraries mapped into the process. --peak prints the float32 and bfloat16
 matmul peak instead (2048^2 products).
 """
@@ -284,7 +284,7 @@ def main():
     inputs, labels = tokens[:, :-1].contiguous(), tokens[:, 1:].contiguous()
     params = list(model.parameters())
     for step in range(a.warmup + a.steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16"):
             logits = model(inputs, a.n, a.k)
         loss = F.cross_entropy(logits.float().view(-1, a.vocab), labels.view(-1))
@@ -297,7 +297,8 @@ def main():
         opt.zero_grad(set_to_none=True)
         t3 = time.perf_counter()
         print(json.dumps({"step": step, "warmup": step < a.warmup, "ms": (t3 - t0) * 1e3, "fwd_ms": (t1 - t0) * 1e3,
-                          "bwd_ms": (t2 - t1) * 1e3, "opt_ms": (t3 - t2) * 1e3, "loss": loss_value}), flush=True)
+                          "bwd_ms": (t2 - t1) * 1e3, "opt_ms": (t3 - t2) * 1e3, "cpu_ms": (time.process_time() - c0) * 1e3,
+                          "loss": loss_value}), flush=True)
     print(json.dumps({"peak_rss_mib": peak_rss_mib(), "threads": torch.get_num_threads(),
                       "params": sum(p.numel() for p in params), "runtime": "PyTorch " + torch.__version__,
                       "blas": blas_libraries()}), flush=True)
