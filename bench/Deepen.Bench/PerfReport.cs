@@ -20,15 +20,16 @@ public static class PerfReport
         using var load = new LoadSampler(TimeSpan.FromSeconds(5));
         var started = DateTime.Now;
         TrainResults? train = sections.Contains("train") ? TrainVsPyTorch.Collect(args, Console.WriteLine) : null;
-        System.Text.Json.Nodes.JsonObject? decode = null;
+        var decode = new List<System.Text.Json.Nodes.JsonObject>();
         if (sections.Contains("decode"))
-        {
-            decode = ChildProcess.Self(["decode-prefill", "--threads", threads.ToString(CultureInfo.InvariantCulture),
-                "--recurrence", Measure.Arg(args, "--recurrence", "8"), "--reps", Measure.Arg(args, "--decode-reps", "3"),
-                "--tokens", Measure.Arg(args, "--decode-tokens", "128")],
-                new Dictionary<string, string> { ["OMP_NUM_THREADS"] = threads.ToString(CultureInfo.InvariantCulture) })[^1];
-            Console.WriteLine($"decode/prefill: {decode.ToJsonString()}");
-        }
+            foreach (var t in Measure.Arg(args, "--decode-threads", "1,2").Split(','))
+            {
+                decode.Add(ChildProcess.Self(["decode-prefill", "--threads", t,
+                    "--recurrence", Measure.Arg(args, "--recurrence", "8"), "--reps", Measure.Arg(args, "--decode-reps", "3"),
+                    "--tokens", Measure.Arg(args, "--decode-tokens", "128"), "--prefill", Measure.Arg(args, "--prefill", "256")],
+                    new Dictionary<string, string> { ["OMP_NUM_THREADS"] = t })[^1]);
+                Console.WriteLine($"decode/prefill: {decode[^1].ToJsonString()}");
+            }
         List<ConvertRun>? convert = sections.Contains("convert") ? ConvertSpeed.Collect(args, Console.WriteLine) : null;
         var elapsed = DateTime.Now - started;
 
@@ -49,14 +50,15 @@ public static class PerfReport
             sb.AppendLine();
             sb.Append(TrainVsPyTorch.Format(train));
         }
-        if (decode is not null)
+        if (decode.Count > 0)
         {
             sb.AppendLine();
-            sb.AppendLine("### Inference (tiny model, float32, KV cache)");
+            sb.AppendLine("### Inference (tiny model, random weights, float32, KV cache, batch 1)");
             sb.AppendLine();
-            sb.AppendLine($"| r | prefill tokens/s ({decode["prefill_tokens"]}-token prompt) | decode tokens/s ({decode["decode_tokens"]} tokens, batch 1) | peak RSS MiB |");
-            sb.AppendLine("|--:|--:|--:|--:|");
-            sb.AppendLine($"| {decode["recurrence"]} | {(double)decode["prefill_tokens_per_s"]!:F0} | {(double)decode["decode_tokens_per_s"]!:F1} | {(double)decode["peak_rss_mib"]!:F0} |");
+            sb.AppendLine($"| r | threads | prefill tokens/s ({decode[0]["prefill_tokens"]}-token prompt) | decode tokens/s ({decode[0]["decode_tokens"]} tokens after a 32-token prompt) | peak RSS MiB |");
+            sb.AppendLine("|--:|--:|--:|--:|--:|");
+            foreach (var d in decode)
+                sb.AppendLine($"| {d["recurrence"]} | {d["threads"]} | {(double)d["prefill_tokens_per_s"]!:F0} | {(double)d["decode_tokens_per_s"]!:F1} | {(double)d["peak_rss_mib"]!:F0} |");
         }
         if (convert is { Count: > 0 })
         {
