@@ -67,13 +67,18 @@ class Attention(nn.Module):
         v = v.view(B, T, self.kv_heads, hd).transpose(1, 2)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
-        if self.heads != self.kv_heads:
-            k = k.repeat_interleave(self.heads // self.kv_heads, dim=1)
-            v = v.repeat_interleave(self.heads // self.kv_heads, dim=1)
-        att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hd))  # (B, H, T, T)
-        att = att.masked_fill(mask, float("-inf")).softmax(dim=-1)
-        y = (att.to(v.dtype) @ v).transpose(1, 2).reshape(B, T, self.heads * hd)
-        return self.proj(y)
+        return self.proj(attend(q, k, v, mask))
+
+
+def attend(q, k, v, mask):
+    """q (B, H, T, hd), k and v (B, Hkv, T, hd), mask (T, T) True above the diagonal -> (B, T, H*hd)."""
+    B, H, T, hd = q.shape
+    if k.shape[1] != H:
+        k = k.repeat_interleave(H // k.shape[1], dim=1)
+        v = v.repeat_interleave(H // v.shape[1], dim=1)
+    att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(hd))      # (B, H, T, T)
+    att = att.masked_fill(mask, float("-inf")).softmax(dim=-1)
+    return (att.to(v.dtype) @ v).transpose(1, 2).reshape(B, T, H * hd)
 
 
 class MLP(nn.Module):
@@ -255,6 +260,70 @@ def matmul_peak(n, reps, inner):
     return result
 
 
+def best_ms(call):
+    """Milliseconds per call: the best of 5 batches of calls, each batch about 50 ms or at least 3 calls."""
+    for _ in range(2):
+        call()
+    t0 = time.perf_counter(); call(); one = (time.perf_counter() - t0) * 1e3
+    inner = max(3, int(50 / max(0.01, one)))
+    best = float("inf")
+    for _ in range(5):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            call()
+        best = min(best, (time.perf_counter() - t0) * 1e3 / inner)
+    return best
+
+
+def op_profile(a):
+    """The ops of Deepen.Bench's OpProfile, written the way this peer's model runs them; one JSON line each."""
+    g = torch.Generator().manual_seed(0)
+    hd = a.d // a.heads
+    qkv = (a.heads + 2 * a.kv_heads) * hd
+    linears = [("attn.Wqkv", a.d, qkv), ("attn.proj", a.heads * hd, a.d), ("mlp.fc", a.d, 2 * a.ffn), ("mlp.proj", a.ffn, a.d),
+               ("adapter", 2 * a.d, a.d), ("lm_head", a.d, a.vocab)]
+    for name, fan_in, fan_out in linears:
+        for dtype in ("fp32", "bf16"):
+            lin = nn.Linear(fan_in, fan_out, bias=False)
+            x = torch.randn(a.batch, a.seq, fan_in, generator=g, requires_grad=True)
+            grad = torch.randn(a.batch, a.seq, fan_out, generator=g)
+            ac = dict(device_type="cpu", dtype=torch.bfloat16, enabled=dtype == "bf16")
+
+            def fwd():
+                with torch.no_grad(), torch.autocast(**ac):
+                    lin(x)
+
+            def fwd_bwd():
+                with torch.autocast(**ac):
+                    y = lin(x)
+                y.backward(grad.to(y.dtype))
+                x.grad = None
+            print(json.dumps({"op": name, "dtype": dtype, "fwd_ms": best_ms(fwd), "fwdbwd_ms": best_ms(fwd_bwd)}), flush=True)
+    mask = torch.ones(a.seq, a.seq, dtype=torch.bool).triu(1)
+    for dtype in ("fp32", "bf16"):
+        # Under autocast the projections hand attention bf16 q, k, v.
+        dt = torch.bfloat16 if dtype == "bf16" else torch.float32
+        q = torch.randn(a.batch, a.heads, a.seq, hd, generator=g).to(dt).requires_grad_(True)
+        k = torch.randn(a.batch, a.kv_heads, a.seq, hd, generator=g).to(dt).requires_grad_(True)
+        v = torch.randn(a.batch, a.kv_heads, a.seq, hd, generator=g).to(dt).requires_grad_(True)
+        grad = torch.randn(a.batch, a.seq, a.heads * hd, generator=g)
+        ac = dict(device_type="cpu", dtype=torch.bfloat16, enabled=dtype == "bf16")
+
+        def fwd():
+            with torch.no_grad(), torch.autocast(**ac):
+                attend(q, k, v, mask)
+
+        def fwd_bwd():
+            with torch.autocast(**ac):
+                y = attend(q, k, v, mask)
+            y.backward(grad.to(y.dtype))
+        print(json.dumps({"op": "attention", "dtype": dtype, "fwd_ms": best_ms(fwd), "fwdbwd_ms": best_ms(fwd_bwd)}), flush=True)
+    for name, rows, cols in (("Wqkv", qkv, a.d), ("attn.proj", a.d, a.heads * hd), ("mlp.fc", 2 * a.ffn, a.d), ("mlp.proj", a.d, a.ffn),
+                             ("adapter", a.d, 2 * a.d)):
+        w = torch.randn(rows, cols, generator=g)
+        print(json.dumps({"op": "NS5 " + name, "dtype": "bf16", "fwd_ms": best_ms(lambda: zeropower_via_newtonschulz5(w)), "fwdbwd_ms": None}), flush=True)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for flag, default in (("prelude", 2), ("core", 4), ("coda", 2), ("d", 256), ("heads", 8), ("kv-heads", 8), ("ffn", 1024),
@@ -263,6 +332,7 @@ def main():
     p.add_argument("--name", default="custom")
     p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
     p.add_argument("--peak", action="store_true", help="print the matmul peak instead of training")
+    p.add_argument("--op-profile", action="store_true", help="time the step's ops one by one instead of training")
     p.add_argument("--size", type=int, default=2048)
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--inner", type=int, default=3)
@@ -273,6 +343,10 @@ def main():
         result = matmul_peak(a.size, a.reps, a.inner)
         result["blas"] = blas_libraries()
         print(json.dumps(result), flush=True)
+        return
+
+    if a.op_profile:
+        op_profile(a)
         return
 
     torch.manual_seed(0)
