@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.Json.Nodes;
 
 namespace Deepen.Bench;
@@ -39,6 +40,7 @@ public static class ChildProcess
         foreach (var a in args) psi.ArgumentList.Add(a);
         if (env is not null) foreach (var (k, v) in env) psi.Environment[k] = v;
         using var p = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
+        using var stop = new StopWith(p);
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         if (!p.WaitForExit(timeout ?? TimeSpan.FromMinutes(30)))
@@ -53,6 +55,30 @@ public static class ChildProcess
             throw new InvalidOperationException($"{Path.GetFileName(file)} {string.Join(' ', psi.ArgumentList)} exited {p.ExitCode}:\n{(err.Length > 3000 ? err[^3000..] : err)}");
         }
         return (stdout.Result, stderr.Result);
+    }
+
+    /// <summary>Kills the running worker when this process is interrupted or terminated, so no worker outlives it.</summary>
+    private sealed class StopWith : IDisposable
+    {
+        private readonly Process _child;
+        private readonly PosixSignalRegistration[] _signals;
+
+        public StopWith(Process child)
+        {
+            _child = child;
+            _signals = [PosixSignalRegistration.Create(PosixSignal.SIGINT, Kill), PosixSignalRegistration.Create(PosixSignal.SIGTERM, Kill)];
+        }
+
+        private void Kill(PosixSignalContext context)
+        {
+            try { if (!_child.HasExited) _child.Kill(entireProcessTree: true); }
+            catch (InvalidOperationException) { }
+        }
+
+        public void Dispose()
+        {
+            foreach (var s in _signals) s.Dispose();
+        }
     }
 
     /// <summary>The repository root: the nearest folder above the working directory or this program holding Deepen.slnx.</summary>
