@@ -1,0 +1,71 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using Deepen.Modeling;
+using Deepen.Training;
+using static TorchSharp.torch;
+
+namespace Deepen.Bench;
+
+/// <summary>
+/// The Deepen side of <c>train-vs-pytorch</c>, run in a child process per configuration: the training step of
+/// the recurrent model as the trainer runs it (forward with n no-grad + k grad iterations from a random state,
+/// float32 cross-entropy, backward, global-norm clipping at 1.0, one Muon/aux-Adam step, zero grad), in float32
+/// or bf16-mixed (<see cref="MixedPrecision.Bf16Matmuls"/>). Prints one JSON line per step
+/// (<c>{"step", "warmup", "ms", "fwd_ms", "bwd_ms", "opt_ms", "cpu_ms", "loss"}</c>; cpu_ms is the process CPU time of the step) and a final line with the peak RSS.
+/// The PyTorch peer (<c>bench/peer/train_step.py</c>) prints the same lines.
+/// </summary>
+public static class TrainStepWorker
+{
+    public static int Run(string[] args)
+    {
+        var shape = BenchShape.FromArgs(args);
+        bool bf16 = Measure.Arg(args, "--precision", "fp32") == "bf16";
+        int steps = int.Parse(Measure.Arg(args, "--steps", "5")), warmup = int.Parse(Measure.Arg(args, "--warmup", "2"));
+        int threads = int.Parse(Measure.Arg(args, "--threads", "2"));
+        set_num_threads(threads);
+
+        using var model = new RecurrentModel(shape.ToConfig());
+        ModelInit.Normal(model, 0.02, 0);
+        model.train();
+        using var optimizer = new MuonWithAuxAdam(model.named_parameters());
+        var parameters = model.parameters().ToList();
+        using var data = new Generator(1);
+        using var noise = new Generator(2);
+        using var tokens = randint(0, shape.Vocab, [shape.Batch, shape.Seq + 1], dtype: ScalarType.Int64, generator: data);   // (B, T+1)
+        using var inputs = tokens[.., ..^1].contiguous();                                                                      // (B, T)
+        using var labels = tokens[.., 1..].contiguous();                                                                       // (B, T)
+        var recurrence = new RecurrenceOptions(shape.Recurrence, shape.Grad, StateInit.Random, noise);
+
+        for (int step = 0; step < warmup + steps; step++)
+        {
+            using var scope = NewDisposeScope();
+            var watch = Stopwatch.StartNew();
+            var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            double loss;
+            using (MixedPrecision.Use(bf16 ? ScalarType.BFloat16 : null))
+            {
+                var logits = model.forward(inputs, recurrence);                                                   // (B, T, V)
+                var lossTensor = nn.functional.cross_entropy(logits.reshape(-1, shape.Vocab).to_type(ScalarType.Float32), labels.reshape(-1));
+                loss = lossTensor.item<float>();
+                double fwd = watch.Elapsed.TotalMilliseconds;
+                lossTensor.backward();
+                double bwd = watch.Elapsed.TotalMilliseconds - fwd;
+                GradientClipping.ClipGlobalNorm(parameters, 1.0);
+                optimizer.Step(1.0);
+                optimizer.ZeroGrad();
+                double total = watch.Elapsed.TotalMilliseconds;
+                Console.WriteLine(new JsonObject
+                {
+                    ["step"] = step, ["warmup"] = step < warmup, ["ms"] = total, ["fwd_ms"] = fwd, ["bwd_ms"] = bwd,
+                    ["opt_ms"] = total - fwd - bwd, ["cpu_ms"] = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds, ["loss"] = loss,
+                }.ToJsonString());
+            }
+        }
+        Console.WriteLine(new JsonObject
+        {
+            ["peak_rss_mib"] = Measure.PeakRssMiB(), ["threads"] = get_num_threads(),
+            ["params"] = parameters.Sum(p => p.numel()), ["runtime"] = $"TorchSharp {typeof(TorchSharp.torch).Assembly.GetName().Version}",
+        }.ToJsonString());
+        return 0;
+    }
+}
