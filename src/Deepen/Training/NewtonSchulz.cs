@@ -13,6 +13,11 @@ public static class NewtonSchulz
 {
     public const double A = 3.4445, B = -4.7750, C = 2.0315;
 
+    // The coefficients as rooted native scalars. An implicit double → Scalar made per call can be finalized by
+    // the GC while the native op still reads it (TorchSharp passes only the handle); under parallel load that
+    // showed up once as a garbage scalar ("toBFloat16 … overflow") in a test run. Static fields are never collected.
+    private static readonly TorchSharp.Scalar ScalarA = A, ScalarB = B, ScalarC = C, Eps = 1e-7;
+
     /// <summary>Orthogonalises a 2-D tensor; returns a new bfloat16 tensor of the same shape.</summary>
     public static Tensor Orthogonalize(Tensor g, int steps = 5)   // (rows, cols) → (rows, cols) bf16
     {
@@ -21,12 +26,12 @@ public static class NewtonSchulz
         bool tall = g.shape[0] > g.shape[1];
         var x = g.to_type(ScalarType.BFloat16);                   // (rows, cols)
         if (tall) x = x.t();                                        // (m, n) with m ≤ n
-        x = x / (x.norm() + 1e-7);                                  // spectral norm ≤ 1
+        x = x / x.norm().add(Eps);                                  // spectral norm ≤ 1
         for (int i = 0; i < steps; i++)
         {
             var a = x.mm(x.t());                                    // (m, m)
-            var b = B * a + C * a.mm(a);                            // (m, m)
-            x = A * x + b.mm(x);                                    // (m, n)
+            var b = a.mul(ScalarB) + a.mm(a).mul(ScalarC);          // (m, m)
+            x = x.mul(ScalarA) + b.mm(x);                           // (m, n)
         }
         if (tall) x = x.t();
         return x.contiguous().MoveToOuterDisposeScope();
