@@ -29,20 +29,14 @@ public sealed class TransformerBlock : nn.Module<Tensor, Tensor, Tensor, Tensor>
         register_module(nameof(mlp), mlp);
     }
 
-    /// <remarks>
-    /// The block's intermediates are released when it returns (its own dispose scope), not when the caller's
-    /// scope ends: autograd keeps what backward needs by its own references, so under gradient only the saved
-    /// activations stay alive, and without gradient nothing does. Numerics are unaffected.
-    /// </remarks>
     public override Tensor forward(Tensor x, Tensor cos, Tensor sin)   // (B, T, d) → (B, T, d)
     {
-        using var scope = NewDisposeScope();
         if (_style == BlockStyle.PreNorm)
         {
             x = x + attn.forward(norm_1.forward(x), cos, sin);
-            return (x + mlp.forward(norm_2.forward(x))).MoveToOuterDisposeScope();
+            return x + mlp.forward(norm_2.forward(x));
         }
         x = x + norm_1.forward(attn.forward(x, cos, sin));
-        return (x + norm_2.forward(mlp.forward(x))).MoveToOuterDisposeScope();
+        return x + norm_2.forward(mlp.forward(x));
     }
 }
