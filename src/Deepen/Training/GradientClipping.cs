@@ -24,4 +24,11 @@ public static class GradientClipping
         foreach (var g in grads) g.mul_(coef.to_type(g.dtype));
         return total.item<float>();
     }
+
+    /// <summary>Drops and frees every gradient (the optimizers' <c>ZeroGrad</c>).</summary>
+    public static void ClearGradients(IEnumerable<NamedParameter> parameters)
+    {
+        foreach (var p in parameters)
+            if (p.Parameter.grad is { } g) { p.Parameter.grad = null; g.Dispose(); }
+    }
 }

@@ -94,11 +94,7 @@ public sealed class MuonWithAuxAdam : ITrainingOptimizer
         StepCount++;
     }
 
-    public void ZeroGrad()
-    {
-        foreach (var p in Parameters)
-            if (p.Parameter.grad is { } g) { p.Parameter.grad = null; g.Dispose(); }
-    }
+    public void ZeroGrad() => GradientClipping.ClearGradients(Parameters);
 
     public OptimizerStateDict StateDict()
     {
