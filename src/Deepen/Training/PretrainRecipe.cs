@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Deepen.Checkpoints;
 using Deepen.Data;
+using Deepen.Inference;
 using Deepen.Modeling;
 using static TorchSharp.torch;
 
@@ -120,7 +121,9 @@ public static class PretrainRecipe
             "The State of the Union",
             "Question: Mia has 12 apples. She buys 7 more. How many apples does Mia have now?\nAnswer:",
         };
-        var samples = prompts.Select(p => (p, Greedy(model, tok, p, 48))).ToList();
+        using var inference = InferenceModel.For(model, "tiny-base");
+        var generator = new Deepen.Inference.Generator(inference, tok);
+        var samples = prompts.Select(p => (p, generator.Generate([p], new GenerationOptions { MaxNewTokens = 48 }).Single().Text)).ToList();
         long parameters = model.parameters().Sum(p => p.numel());
         AtomicDirectory.Write(o.ShipTo, overwrite: true, tmp =>
         {
@@ -129,24 +132,6 @@ public static class PretrainRecipe
             File.WriteAllText(Path.Combine(tmp, "README.md"), ModelCard(o, model.Config, parameters, prose, math, samples, elapsed));
         });
         o.Log($"held-out loss: prose {prose:F3}, math {math:F3} (nats/token)");
-    }
-
-    /// <summary>Greedy decoding by re-running the sequence (a few short samples for the model card).</summary>
-    public static string Greedy(LlamaModel model, TextTokenizer tok, string prompt, int maxNew)
-    {
-        using var noGrad = no_grad();
-        var ids = tok.Encode(prompt).Select(i => (long)i).ToList();
-        var generated = new List<int>();
-        for (int i = 0; i < maxNew && ids.Count < model.Config.MaxPositionEmbeddings; i++)
-        {
-            using var scope = NewDisposeScope();
-            var logits = model.forward(tensor(ids.ToArray()).unsqueeze(0));
-            int next = (int)logits[0, -1].argmax().item<long>();
-            if (next == tok.EosId) break;
-            generated.Add(next);
-            ids.Add(next);
-        }
-        return tok.Decode(generated);
     }
 
     private static string ModelCard(PretrainOptions o, ModelConfig c, long parameters, double prose, double math,
