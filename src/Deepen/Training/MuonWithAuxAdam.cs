@@ -2,8 +2,10 @@ using static TorchSharp.torch;
 
 namespace Deepen.Training;
 
-/// <summary>Muon group settings (method.md §6.1): lr 1e-3, momentum 0.95 (Nesterov), weight decay 1e-4, 5 NS steps.</summary>
-public sealed record MuonSettings(double Lr = 1e-3, double Momentum = 0.95, double WeightDecay = 1e-4, int NsSteps = 5);
+/// <summary>Muon group settings (method.md §6.1): lr 1e-3, momentum 0.95 (Nesterov), weight decay 1e-4, 5 NS steps,
+/// the Newton–Schulz polynomial in its fused form (<see cref="NewtonSchulzForm"/>).</summary>
+public sealed record MuonSettings(double Lr = 1e-3, double Momentum = 0.95, double WeightDecay = 1e-4, int NsSteps = 5,
+    NewtonSchulzForm NsForm = NewtonSchulzForm.Fused);
 
 /// <summary>Aux-Adam group settings (method.md §6.1): lr 5e-5, betas (0.9, 0.95), eps 1e-10 (the Muon package's
 /// default), weight decay 1e-4.</summary>
@@ -13,7 +15,8 @@ public sealed record AdamSettings(double Lr = 5e-5, double Beta1 = 0.9, double B
 /// Single-process Muon for the hidden matrices plus an auxiliary Adam for embeddings, head, norms and
 /// biases ([M] <c>MuonWithAuxAdam</c>; grouping by <see cref="ParameterGrouping"/>). Per Muon matrix W with
 /// gradient G: <c>m ← lerp(m, G, 1−β)</c>, <c>u = lerp(G, m, β)</c> (Nesterov), <c>O = NS5(u)·√max(1, rows/cols)</c>
-/// in bf16, <c>W ← W(1 − lr·wd)</c>, <c>W ← W − lr·O</c>. Per Adam tensor: <c>m ← lerp(m, g, 1−β1)</c>,
+/// in bf16, <c>W ← W(1 − lr·wd)</c>, <c>W ← W − lr·O</c>; matrices of one shape go through Newton–Schulz as one
+/// stack (the same numbers as one at a time, in far fewer and larger products). Per Adam tensor: <c>m ← lerp(m, g, 1−β1)</c>,
 /// <c>v ← lerp(v, g², 1−β2)</c>, bias correction, <c>W ← W(1 − lr·wd) − lr·m̂/(√v̂ + eps)</c>.
 /// State names: <c>muon.momentum.&lt;param&gt;</c>, <c>adam.m.&lt;param&gt;</c>, <c>adam.v.&lt;param&gt;</c>,
 /// <c>adam.step</c>, <c>muon.step</c>.
@@ -24,6 +27,7 @@ public sealed class MuonWithAuxAdam : ITrainingOptimizer
     private sealed record AdamSlot(NamedParameter P, Tensor M, Tensor V);
 
     private readonly List<MuonSlot> _muon = [];
+    private readonly List<MuonSlot[]> _muonByShape = [];   // the Muon slots grouped by (rows, cols), first-seen order
     private readonly List<AdamSlot> _adam = [];
     private long _adamStep;
 
@@ -52,6 +56,7 @@ public sealed class MuonWithAuxAdam : ITrainingOptimizer
                 throw new ArgumentException($"Muon takes only 2-D matrices; '{p.Name}' has shape [{string.Join(", ", p.Parameter.shape)}]", nameof(groups));
             _muon.Add(new MuonSlot(p, zeros_like(p.Parameter).DetachFromDisposeScope()));
         }
+        _muonByShape.AddRange(_muon.GroupBy(s => (s.P.Parameter.shape[0], s.P.Parameter.shape[1])).Select(g => g.ToArray()));
         foreach (var p in groups.Adam)
             _adam.Add(new AdamSlot(p, zeros_like(p.Parameter).DetachFromDisposeScope(), zeros_like(p.Parameter).DetachFromDisposeScope()));
         Parameters = [.. groups.Muon, .. groups.Adam];
@@ -61,19 +66,29 @@ public sealed class MuonWithAuxAdam : ITrainingOptimizer
     {
         using var noGrad = no_grad();
         double muonLr = Muon.Lr * lrMultiplier, adamLr = Adam.Lr * lrMultiplier;
-        foreach (var slot in _muon)
+        foreach (var slots in _muonByShape)
         {
             using var scope = NewDisposeScope();
-            var w = slot.P.Parameter;                                                   // (rows, cols)
-            var g = w.grad is { } grad ? grad : zeros_like(w);
-            slot.Momentum.lerp_(g, 1 - Muon.Momentum);                                  // m ← β m + (1−β) g
-            var u = g.lerp(slot.Momentum, Muon.Momentum);                              // Nesterov: (1−β) g + β m
-            var o = NewtonSchulz.Orthogonalize(u, Muon.NsSteps);                       // (rows, cols) bf16
+            var updates = new Tensor[slots.Length];
+            for (int i = 0; i < slots.Length; i++)
+            {
+                var w = slots[i].P.Parameter;                                           // (rows, cols)
+                var g = w.grad is { } grad ? grad : zeros_like(w);
+                slots[i].Momentum.lerp_(g, 1 - Muon.Momentum);                          // m ← β m + (1−β) g
+                // Nesterov: (1−β) g + β m; Newton–Schulz starts by rounding to bf16, so stack it as bf16.
+                updates[i] = g.lerp(slots[i].Momentum, Muon.Momentum).to_type(ScalarType.BFloat16);
+            }
+            var o = NewtonSchulz.Orthogonalize(stack(updates), Muon.NsSteps, Muon.NsForm);   // (G, rows, cols) bf16
             // Out of place on purpose: libtorch's in-place mul_(Scalar) rounds the scalar to bf16 first
             // (√3 → 1.734375), whereas PyTorch's `update *= s` multiplies in float with the exact scalar.
-            o = o * Math.Sqrt(Math.Max(1.0, (double)w.shape[0] / w.shape[1]));         // bf16
-            w.mul_(1 - muonLr * Muon.WeightDecay);
-            w.add_(o.to_type(w.dtype), alpha: -muonLr);
+            var (rows, cols) = (o.shape[1], o.shape[2]);
+            o = o * Math.Sqrt(Math.Max(1.0, (double)rows / cols));                       // bf16
+            for (int i = 0; i < slots.Length; i++)
+            {
+                var w = slots[i].P.Parameter;
+                w.mul_(1 - muonLr * Muon.WeightDecay);
+                w.add_(o[i].to_type(w.dtype), alpha: -muonLr);
+            }
         }
         if (_adam.Count > 0)
         {
@@ -132,6 +147,7 @@ public sealed class MuonWithAuxAdam : ITrainingOptimizer
         foreach (var s in _muon) s.Momentum.Dispose();
         foreach (var s in _adam) { s.M.Dispose(); s.V.Dispose(); }
         _muon.Clear();
+        _muonByShape.Clear();
         _adam.Clear();
     }
 }
