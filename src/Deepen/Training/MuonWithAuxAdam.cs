@@ -87,7 +87,7 @@ public sealed class MuonWithAuxAdam : ITrainingOptimizer
             {
                 var w = slots[i].P.Parameter;
                 w.mul_(1 - muonLr * Muon.WeightDecay);
-                w.add_(o[i].to_type(w.dtype), alpha: -muonLr);
+                w.add_(o[i], alpha: -muonLr);                                           // bf16 O, summed in w's dtype
             }
         }
         if (_adam.Count > 0)
@@ -101,7 +101,8 @@ public sealed class MuonWithAuxAdam : ITrainingOptimizer
                 var g = w.grad is { } grad ? grad : zeros_like(w);
                 slot.M.lerp_(g, 1 - Adam.Beta1);
                 slot.V.lerp_(g.square(), 1 - Adam.Beta2);
-                var update = (slot.M / bc1) / ((slot.V / bc2).sqrt() + Adam.Eps);
+                var denominator = (slot.V / bc2).sqrt_().add_(Adam.Eps);              // √v̂ + eps, in place on one temporary
+                var update = (slot.M / bc1).div_(denominator);                        // m̂ / (√v̂ + eps)
                 w.mul_(1 - adamLr * Adam.WeightDecay);
                 w.add_(update, alpha: -adamLr);
             }
