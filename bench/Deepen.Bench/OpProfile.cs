@@ -11,7 +11,7 @@ namespace Deepen.Bench;
 /// <summary>
 /// <c>op-profile</c>: where a training step's time goes, op by op, in Deepen and in the PyTorch peer — every
 /// projection of a block (forward, and forward + backward), attention (Deepen: SDPA, the peer: explicit softmax),
-/// and Newton–Schulz on every Muon matrix shape — each the best of several timed batches (robust to other load).
+/// a whole block, the head with its loss, and Newton–Schulz on every Muon matrix shape — each the best of several timed batches (robust to other load).
 /// Multiplied by how often a step runs each op (n no-grad + k grad iterations), the sum models the step; what the
 /// model does not explain is elementwise work (norms, rope, residuals, casts) and framework overhead.
 /// </summary>
@@ -33,6 +33,8 @@ public static class OpProfile
             new("adapter", "linear", 2L * s.D, s.D, s.NoGrad, s.Grad),
             new("lm_head", "linear", s.D, s.Vocab, 0, 1),
             new("attention", "attention", 0, 0, fwdLayers, gradLayers),
+            new("block", "block", 0, 0, fwdLayers, gradLayers),          // a whole pre-norm block: the two above plus norms, rope, residuals
+            new("ln_f+lm_head+loss", "head", s.D, s.Vocab, 0, 1),
         };
         int layers = s.Prelude + s.Core + s.Coda;
         foreach (var (name, rows, cols, count) in new[] { ("Wqkv", qkv, (long)s.D, layers), ("attn.proj", (long)s.D, (long)s.Heads * s.HeadDim, layers),
@@ -77,13 +79,21 @@ public static class OpProfile
                 double ds = StepMs(d), ts = StepMs(t);
                 foreach (var p in op.Kind == "ns" ? new[] { "fp32", "bf16" } : [dtype])   // the optimizer is the same in both precisions
                 {
-                    totals[("Deepen", p)] = totals.GetValueOrDefault(("Deepen", p)) + ds;
-                    totals[("PyTorch", p)] = totals.GetValueOrDefault(("PyTorch", p)) + ts;
+                    // Two models of the step: the parts (projections + attention) or whole blocks (+ adapter, head and loss).
+                    bool parts = op.Kind is "linear" or "attention" or "ns", blocks = op.Kind is "block" or "head" or "ns" || op.Name == "adapter";
+                    foreach (var (model, on) in new[] { ("parts", parts), ("blocks", blocks) })
+                        if (on)
+                        {
+                            totals[("Deepen", p + model)] = totals.GetValueOrDefault(("Deepen", p + model)) + ds;
+                            totals[("PyTorch", p + model)] = totals.GetValueOrDefault(("PyTorch", p + model)) + ts;
+                        }
                 }
                 string shapeText = op.Kind switch
                 {
                     "linear" => $"{shape.TokensPerStep}×{op.In}→{op.Out}",
                     "ns" => $"{op.In}×{op.Out}",
+                    "block" => $"B{shape.Batch} T{shape.Seq} d{shape.D}",
+                    "head" => $"{shape.TokensPerStep}×{op.In}→{op.Out} + CE",
                     _ => $"B{shape.Batch} H{shape.Heads} T{shape.Seq} hd{shape.HeadDim}",
                 };
                 sb.AppendLine($"| {op.Name} | {shapeText} | {dtype} | {op.ForwardOnly} | {op.ForwardBackward} | {F(d, "fwd_ms"):F3} | {F(t, "fwd_ms"):F3} | " +
@@ -91,7 +101,10 @@ public static class OpProfile
             }
         sb.AppendLine();
         foreach (var p in new[] { "fp32", "bf16" })
-            sb.AppendLine($"Modelled step ({p}, projections + attention + Newton–Schulz): Deepen {totals[("Deepen", p)]:F0} ms, PyTorch {totals[("PyTorch", p)]:F0} ms.");
+        {
+            sb.AppendLine($"Modelled step ({p}, projections + attention + Newton–Schulz): Deepen {totals[("Deepen", p + "parts")]:F0} ms, PyTorch {totals[("PyTorch", p + "parts")]:F0} ms.");
+            sb.AppendLine($"Modelled step ({p}, whole blocks + adapter + head and loss + Newton–Schulz): Deepen {totals[("Deepen", p + "blocks")]:F0} ms, PyTorch {totals[("PyTorch", p + "blocks")]:F0} ms.");
+        }
         return sb.ToString();
     }
 
@@ -126,6 +139,28 @@ public static class OpProfile
                     var g = randn([s.Batch, s.Seq, (long)s.Heads * s.HeadDim], generator: gen);
                     fwd = Time(() => { using (no_grad()) AttentionKernel.Attend(q, k, v, causal: true).Dispose(); });
                     fwdBwd = Time(() => { using var y = AttentionKernel.Attend(q, k, v, causal: true); y.backward([g]); });
+                }
+                else if (op.Kind == "block")
+                {
+                    var config = s.ToConfig().Block;
+                    using var block = new TransformerBlock(config, ScalarType.Float32, null);
+                    ModelInit.Normal(block, 0.02, 0);
+                    var (cos, sin) = RotaryEmbedding.For(config).CosSin(arange(s.Seq), ScalarType.Float32);   // (T, hd)
+                    var x = randn([s.Batch, s.Seq, s.D], generator: gen).requires_grad_(true);
+                    var g = randn([s.Batch, s.Seq, s.D], generator: gen);
+                    fwd = Time(() => { using (no_grad()) block.forward(x, cos, sin).Dispose(); });
+                    fwdBwd = Time(() => { using var y = block.forward(x, cos, sin); y.backward([g]); x.grad?.zero_(); });
+                }
+                else if (op.Kind == "head")
+                {
+                    using var norm = new RmsNorm(s.D, 1e-5, ScalarType.Float32);
+                    using var head = new Projection(s.D, s.Vocab, ScalarType.Float32);
+                    ModelInit.Normal(head, 0.02, 0);
+                    var x = randn([s.Batch, s.Seq, s.D], generator: gen).requires_grad_(true);
+                    var labels = randint(s.Vocab, [s.Batch * s.Seq], generator: gen);
+                    Tensor Loss() => nn.functional.cross_entropy(head.forward(norm.forward(x)).reshape(-1, s.Vocab).to_type(ScalarType.Float32), labels);
+                    fwd = Time(() => { using (no_grad()) Loss().Dispose(); });
+                    fwdBwd = Time(() => { using var loss = Loss(); loss.backward(); x.grad?.zero_(); });
                 }
                 else
                 {

@@ -50,6 +50,8 @@ public static class TrainStepWorker
                 double fwd = watch.Elapsed.TotalMilliseconds;
                 lossTensor.backward();
                 double bwd = watch.Elapsed.TotalMilliseconds - fwd;
+                if (step == 0 && model.named_parameters().Where(p => p.parameter.grad is null).Select(p => p.name).ToList() is { Count: > 0 } missing)
+                    throw new InvalidOperationException($"no gradient reached {missing.Count} parameters, e.g. {string.Join(", ", missing.Take(3))}");   // as the peer checks
                 GradientClipping.ClipGlobalNorm(parameters, 1.0);
                 optimizer.Step(1.0);
                 optimizer.ZeroGrad();
