@@ -3,9 +3,11 @@ using static TorchSharp.torch;
 namespace Deepen.Training;
 
 /// <summary>Muon group settings (method.md §6.1): lr 1e-3, momentum 0.95 (Nesterov), weight decay 1e-4, 5 NS steps,
-/// the Newton–Schulz polynomial in its fused form (<see cref="NewtonSchulzForm"/>).</summary>
+/// the Newton–Schulz polynomial in its fused form (<see cref="NewtonSchulzForm"/>). <paramref name="NsStackElements"/>
+/// bounds how many numbers one Newton–Schulz stack of same-shape matrices holds (at least one matrix): stacking makes
+/// small matrices fast, the bound keeps the temporaries of large ones small. It does not change the result.</summary>
 public sealed record MuonSettings(double Lr = 1e-3, double Momentum = 0.95, double WeightDecay = 1e-4, int NsSteps = 5,
-    NewtonSchulzForm NsForm = NewtonSchulzForm.Fused);
+    NewtonSchulzForm NsForm = NewtonSchulzForm.Fused, long NsStackElements = 1L << 22);
 
 /// <summary>Aux-Adam group settings (method.md §6.1): lr 5e-5, betas (0.9, 0.95), eps 1e-10 (the Muon package's
 /// default), weight decay 1e-4.</summary>
@@ -56,7 +58,12 @@ public sealed class MuonWithAuxAdam : ITrainingOptimizer
                 throw new ArgumentException($"Muon takes only 2-D matrices; '{p.Name}' has shape [{string.Join(", ", p.Parameter.shape)}]", nameof(groups));
             _muon.Add(new MuonSlot(p, zeros_like(p.Parameter).DetachFromDisposeScope()));
         }
-        _muonByShape.AddRange(_muon.GroupBy(s => (s.P.Parameter.shape[0], s.P.Parameter.shape[1])).Select(g => g.ToArray()));
+        foreach (var sameShape in _muon.GroupBy(s => (s.P.Parameter.shape[0], s.P.Parameter.shape[1])))
+        {
+            long perMatrix = sameShape.Key.Item1 * sameShape.Key.Item2;
+            int perStack = (int)Math.Clamp(Muon.NsStackElements / perMatrix, 1, int.MaxValue);
+            _muonByShape.AddRange(sameShape.Chunk(perStack));
+        }
         foreach (var p in groups.Adam)
             _adam.Add(new AdamSlot(p, zeros_like(p.Parameter).DetachFromDisposeScope(), zeros_like(p.Parameter).DetachFromDisposeScope()));
         Parameters = [.. groups.Muon, .. groups.Adam];
@@ -69,25 +76,29 @@ public sealed class MuonWithAuxAdam : ITrainingOptimizer
         foreach (var slots in _muonByShape)
         {
             using var scope = NewDisposeScope();
-            var updates = new Tensor[slots.Length];
+            var (rows, cols) = (slots[0].P.Parameter.shape[0], slots[0].P.Parameter.shape[1]);
+            var updates = empty([slots.Length, rows, cols], dtype: ScalarType.BFloat16);   // (G, rows, cols)
             for (int i = 0; i < slots.Length; i++)
             {
+                using var matrixScope = NewDisposeScope();                              // frees each float temporary at once
                 var w = slots[i].P.Parameter;                                           // (rows, cols)
                 var g = w.grad is { } grad ? grad : zeros_like(w);
                 slots[i].Momentum.lerp_(g, 1 - Muon.Momentum);                          // m ← β m + (1−β) g
-                // Nesterov: (1−β) g + β m; Newton–Schulz starts by rounding to bf16, so stack it as bf16.
-                updates[i] = g.lerp(slots[i].Momentum, Muon.Momentum).to_type(ScalarType.BFloat16);
+                // Nesterov: (1−β) g + β m; Newton–Schulz starts by rounding to bf16, so it is stacked as bf16.
+                updates[i].copy_(g.lerp(slots[i].Momentum, Muon.Momentum));
             }
-            var o = NewtonSchulz.Orthogonalize(stack(updates), Muon.NsSteps, Muon.NsForm);   // (G, rows, cols) bf16
-            // Out of place on purpose: libtorch's in-place mul_(Scalar) rounds the scalar to bf16 first
-            // (√3 → 1.734375), whereas PyTorch's `update *= s` multiplies in float with the exact scalar.
-            var (rows, cols) = (o.shape[1], o.shape[2]);
-            o = o * Math.Sqrt(Math.Max(1.0, (double)rows / cols));                       // bf16
+            var o = NewtonSchulz.Orthogonalize(updates, Muon.NsSteps, Muon.NsForm);     // (G, rows, cols) bf16
+            updates.Dispose();
+            double scale = Math.Sqrt(Math.Max(1.0, (double)rows / cols));
             for (int i = 0; i < slots.Length; i++)
             {
+                using var matrixScope = NewDisposeScope();
                 var w = slots[i].P.Parameter;
+                // Out of place on purpose: libtorch's in-place mul_(Scalar) rounds the scalar to bf16 first
+                // (√3 → 1.734375), whereas PyTorch's `update *= s` multiplies in float with the exact scalar.
+                var oi = scale == 1.0 ? o[i] : o[i] * scale;                            // (rows, cols) bf16
                 w.mul_(1 - muonLr * Muon.WeightDecay);
-                w.add_(o[i], alpha: -muonLr);                                           // bf16 O, summed in w's dtype
+                w.add_(oi, alpha: -muonLr);                                             // bf16 O, summed in w's dtype
             }
         }
         if (_adam.Count > 0)

@@ -52,7 +52,13 @@ public static class NewtonSchulz
         var norm = batched ? linalg.matrix_norm(x, "fro", dims: [-2, -1], keepdim: true) : x.norm();   // ([G, 1, 1])
         x = x / norm.add(Eps);                                       // spectral norm ≤ 1
         for (int i = 0; i < steps; i++)
-            x = form == NewtonSchulzForm.Fused ? FusedStep(x, batched) : ReferenceStep(x, batched);
+        {
+            Tensor next;
+            using (NewDisposeScope())                                   // A and B of this iteration go at once
+                next = (form == NewtonSchulzForm.Fused ? FusedStep(x, batched) : ReferenceStep(x, batched)).MoveToOuterDisposeScope();
+            x.Dispose();                                                // and so does the previous X
+            x = next;
+        }
         if (tall) x = x.transpose(-2, -1);
         return x.contiguous().MoveToOuterDisposeScope();
     }

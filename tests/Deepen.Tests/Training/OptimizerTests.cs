@@ -152,6 +152,33 @@ public class OptimizerTests(ITestOutputHelper output)
     // which rounds √3 to bf16, gave 3.9e-5 and 9.8e-5 on the tall matrix.) Adam, fp32 throughout, is held to the same.
     private const double WeightTolerance = 1e-5;
 
+    [Theory]
+    [InlineData(1L)]            // every matrix alone
+    [InlineData(2L * 24 * 8)]   // stacks of two, and one left over
+    public void MuonStepDoesNotDependOnHowMatricesAreStacked(long stackElements)
+    {
+        // Three same-shape matrices (one stack by default) against the same run split into smaller stacks.
+        List<(string, Parameter)> Model()
+        {
+            using var gen = new Generator(7, CPU);
+            return [.. Enumerable.Range(0, 3).Select(i => ($"transformer.core_block.{i}.attn.Wqkv.weight", new Parameter(randn(24, 8, generator: gen) * 0.2, requires_grad: true)))];
+        }
+        var whole = Model();
+        var split = Model();
+        using var optWhole = new MuonWithAuxAdam(whole, new MuonSettings(Lr: 0.02));
+        using var optSplit = new MuonWithAuxAdam(split, new MuonSettings(Lr: 0.02, NsStackElements: stackElements));
+        for (int step = 0; step < 2; step++)
+        {
+            using var gen = new Generator((ulong)(50 + step), CPU);
+            foreach (var ((_, a), (_, b)) in whole.Zip(split)) { var g = randn(24, 8, generator: gen) * 0.05; a.grad = g; b.grad = g.clone(); }
+            optWhole.Step(1.0); optSplit.Step(1.0);
+        }
+        foreach (var ((name, a), (_, b)) in whole.Zip(split))
+            Assert.True(MaxDiff(a, b) == 0.0, $"{name} differs with stacks of {stackElements} elements");
+        Assert.Contains(whole, p => MaxDiff(p.Item2, Model().First(q => q.Item1 == p.Item1).Item2) > 1e-3);   // the steps did move the weights
+        foreach (var (_, p) in whole.Concat(split)) p.Dispose();
+    }
+
     [Fact]
     public void AdamWTwoStepsMatchTorchOptimAdamW()
     {
