@@ -11,7 +11,7 @@ namespace Deepen.Bench;
 /// PyTorch peer) as the same command-line flags, so the two sides cannot disagree on the shape.
 /// </summary>
 public sealed record BenchShape(string Name, int Prelude, int Core, int Coda, int D, int Heads, int KvHeads, int Ffn, int Vocab,
-                                int Batch, int Seq = 256, int NoGrad = 4, int Grad = 4)
+                                int Batch, int Seq = 256, int NoGrad = 4, int Grad = 4, int Accum = 1)
 {
     /// <summary>(2,4,2), d 256, 8 heads × 32, MHA, FFN 1024, vocab 4096: the model of the other benches.</summary>
     public static BenchShape Tiny(int batch) => new("tiny", 2, 4, 2, 256, 8, 8, 1024, 4096, batch);
@@ -21,11 +21,15 @@ public sealed record BenchShape(string Name, int Prelude, int Core, int Coda, in
 
     public int HeadDim => D / Heads;
     public int Recurrence => NoGrad + Grad;
-    public long TokensPerStep => (long)Batch * Seq;
+    /// <summary>Tokens per optimizer step: <see cref="Accum"/> micro-batches of <see cref="Batch"/> × <see cref="Seq"/>.</summary>
+    public long TokensPerStep => (long)Accum * Batch * Seq;
+
+    /// <summary>Tokens per forward/backward pass (one micro-batch).</summary>
+    public long TokensPerMicroBatch => (long)Batch * Seq;
 
     public string Describe() =>
         $"({Prelude},{Core},{Coda}) d={D}, {Heads} heads × {HeadDim}{(KvHeads != Heads ? $" / {KvHeads} KV heads" : "")}, FFN {Ffn}, vocab {Vocab}; " +
-        $"batch {Batch} × seq {Seq}; recurrence n={NoGrad} no-grad + k={Grad} grad";
+        $"batch {Batch} × seq {Seq}{(Accum > 1 ? $", {Accum} micro-batches per optimizer step ({TokensPerStep} tokens)" : "")}; recurrence n={NoGrad} no-grad + k={Grad} grad";
 
     public RecurrentConfig ToConfig() => new()
     {
@@ -54,14 +58,15 @@ public sealed record BenchShape(string Name, int Prelude, int Core, int Coda, in
     [
         "--name", Name, "--prelude", I(Prelude), "--core", I(Core), "--coda", I(Coda), "--d", I(D), "--heads", I(Heads),
         "--kv-heads", I(KvHeads), "--ffn", I(Ffn), "--vocab", I(Vocab), "--batch", I(Batch), "--seq", I(Seq),
-        "--n", I(NoGrad), "--k", I(Grad),
+        "--n", I(NoGrad), "--k", I(Grad), "--accum", I(Accum),
     ];
 
     public static BenchShape FromArgs(string[] args)
     {
         int Get(string flag) => int.Parse(Measure.Arg(args, flag, "") is { Length: > 0 } v ? v : throw new ArgumentException($"missing {flag}"), CultureInfo.InvariantCulture);
         return new BenchShape(Measure.Arg(args, "--name", "custom"), Get("--prelude"), Get("--core"), Get("--coda"), Get("--d"), Get("--heads"),
-            Get("--kv-heads"), Get("--ffn"), Get("--vocab"), Get("--batch"), Get("--seq"), Get("--n"), Get("--k"));
+            Get("--kv-heads"), Get("--ffn"), Get("--vocab"), Get("--batch"), Get("--seq"), Get("--n"), Get("--k"),
+            int.Parse(Measure.Arg(args, "--accum", "1"), CultureInfo.InvariantCulture));
     }
 
     private static string I(int v) => v.ToString(CultureInfo.InvariantCulture);

@@ -90,10 +90,10 @@ public static class OpProfile
                 }
                 string shapeText = op.Kind switch
                 {
-                    "linear" => $"{shape.TokensPerStep}×{op.In}→{op.Out}",
+                    "linear" => $"{shape.TokensPerMicroBatch}×{op.In}→{op.Out}",
                     "ns" => $"{op.In}×{op.Out}",
                     "block" => $"B{shape.Batch} T{shape.Seq} d{shape.D}",
-                    "head" => $"{shape.TokensPerStep}×{op.In}→{op.Out} + CE",
+                    "head" => $"{shape.TokensPerMicroBatch}×{op.In}→{op.Out} + CE",
                     _ => $"B{shape.Batch} H{shape.Heads} T{shape.Seq} hd{shape.HeadDim}",
                 };
                 sb.AppendLine($"| {op.Name} | {shapeText} | {dtype} | {op.ForwardOnly} | {op.ForwardBackward} | {F(d, "fwd_ms"):F3} | {F(t, "fwd_ms"):F3} | " +
@@ -113,7 +113,7 @@ public static class OpProfile
         var s = BenchShape.FromArgs(args);
         set_num_threads(int.Parse(Measure.Arg(args, "--threads", "2")));
         using var gen = new TorchSharp.torch.Generator(0);
-        long m = s.TokensPerStep;
+        long m = s.TokensPerMicroBatch;
         foreach (var op in Ops(s))
         {
             foreach (var bf16 in op.Kind == "ns" ? new[] { true } : [false, true])

@@ -5,7 +5,7 @@ using Deepen.Bench;
 //   dotnet run --project bench/Deepen.Bench -c Release -- recurrence-memory
 //   dotnet run --project bench/Deepen.Bench -c Release -- generate-speed [--recurrence 8 --tokens 128 --threads 1]
 //   dotnet run --project bench/Deepen.Bench -c Release -- kv-keep-quality [--train-steps 1000 | --model DIR --text FILE]
-//   dotnet run --project bench/Deepen.Bench -c Release -- train-vs-pytorch [--sizes tiny,mid --repeats 5 --steps 5 --warmup 2]
+//   dotnet run --project bench/Deepen.Bench -c Release -- train-vs-pytorch [--sizes tiny,mid,mid-accum --repeats 5 --steps 5 --warmup 2]
 //   dotnet run --project bench/Deepen.Bench -c Release -- decode-prefill [--recurrence 8 --threads 2]
 //   dotnet run --project bench/Deepen.Bench -c Release -- op-profile [--size tiny|mid --threads 2]   (per-op times, Deepen vs PyTorch)
 //   dotnet run --project bench/Deepen.Bench -c Release -- perf-report [--report bench/results/latest.md]   (everything; see bench/README.md)

@@ -9,7 +9,8 @@ namespace Deepen.Bench;
 /// <summary>
 /// The Deepen side of <c>train-vs-pytorch</c>, run in a child process per configuration: the training step of
 /// the recurrent model as the trainer runs it (forward with n no-grad + k grad iterations from a random state,
-/// float32 cross-entropy, backward, global-norm clipping at 1.0, one Muon/aux-Adam step, zero grad), in float32
+/// float32 cross-entropy, backward — <c>--accum</c> times, gradients accumulated — global-norm clipping at 1.0, one
+/// Muon/aux-Adam step, zero grad), in float32
 /// or bf16-mixed (<see cref="MixedPrecision.Bf16Matmuls"/>). Prints one JSON line per step
 /// (<c>{"step", "warmup", "ms", "fwd_ms", "bwd_ms", "opt_ms", "cpu_ms", "loss"}</c>; cpu_ms is the process CPU time of the step) and a final line with the peak RSS.
 /// The PyTorch peer (<c>bench/peer/train_step.py</c>) prints the same lines.
@@ -41,15 +42,20 @@ public static class TrainStepWorker
             using var scope = NewDisposeScope();
             var watch = Stopwatch.StartNew();
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
-            double loss;
+            double loss = 0, fwd = 0, bwd = 0;
             using (MixedPrecision.Use(bf16 ? ScalarType.BFloat16 : null))
             {
-                var logits = model.forward(inputs, recurrence);                                                   // (B, T, V)
-                var lossTensor = nn.functional.cross_entropy(logits.reshape(-1, shape.Vocab).to_type(ScalarType.Float32), labels.reshape(-1));
-                loss = lossTensor.item<float>();
-                double fwd = watch.Elapsed.TotalMilliseconds;
-                lossTensor.backward();
-                double bwd = watch.Elapsed.TotalMilliseconds - fwd;
+                for (int micro = 0; micro < shape.Accum; micro++)                                                 // gradient accumulation
+                {
+                    using var microScope = NewDisposeScope();
+                    double t0 = watch.Elapsed.TotalMilliseconds;
+                    var logits = model.forward(inputs, recurrence);                                               // (B, T, V)
+                    var lossTensor = nn.functional.cross_entropy(logits.reshape(-1, shape.Vocab).to_type(ScalarType.Float32), labels.reshape(-1));
+                    loss += lossTensor.item<float>() / shape.Accum;
+                    double t1 = watch.Elapsed.TotalMilliseconds;
+                    (lossTensor / shape.Accum).backward();
+                    (fwd, bwd) = (fwd + t1 - t0, bwd + watch.Elapsed.TotalMilliseconds - t1);
+                }
                 if (step == 0 && model.named_parameters().Where(p => p.parameter.grad is null).Select(p => p.name).ToList() is { Count: > 0 } missing)
                     throw new InvalidOperationException($"no gradient reached {missing.Count} parameters, e.g. {string.Join(", ", missing.Take(3))}");   // as the peer checks
                 GradientClipping.ClipGlobalNorm(parameters, 1.0);

@@ -61,11 +61,12 @@ public static class TrainVsPyTorch
         string A(string name, string fallback) => Measure.Arg(args, name, fallback);
         int repeats = int.Parse(A("--repeats", "5")), steps = int.Parse(A("--steps", "5")), warmup = int.Parse(A("--warmup", "2"));
         int threads = int.Parse(A("--threads", "2")), seq = int.Parse(A("--seq", "256")), peakSize = int.Parse(A("--peak-size", "2048"));
-        var shapes = A("--sizes", "tiny,mid").Split(',').Select(name => name switch
+        var shapes = A("--sizes", "tiny,mid,mid-accum").Split(',').Select(name => name switch
         {
             "tiny" => BenchShape.Tiny(int.Parse(A("--tiny-batch", "1"))) with { Seq = seq },
             "mid" => BenchShape.Mid(int.Parse(A("--mid-batch", "1"))) with { Seq = seq },
-            _ => throw new ArgumentException($"--sizes: unknown size '{name}' (tiny, mid)"),
+            "mid-accum" => BenchShape.Mid(int.Parse(A("--mid-batch", "1"))) with { Name = "mid-accum", Seq = seq, Accum = int.Parse(A("--mid-accum", "16")) },
+            _ => throw new ArgumentException($"--sizes: unknown size '{name}' (tiny, mid, mid-accum)"),
         }).ToList();
         string python = A("--python", "/usr/bin/python3");
         string peer = A("--peer", Path.Combine(ChildProcess.RepoRoot(), "bench", "peer", "train_step.py"));
@@ -91,8 +92,14 @@ public static class TrainVsPyTorch
             log($"rep {rep + 1}/{repeats}: matmul peak {peakSize}² GFLOP/s — Deepen fp32 {peaks[^2].Fp32:F0} bf16 {peaks[^2].Bf16:F0}, PyTorch fp32 {peaks[^1].Fp32:F0} bf16 {peaks[^1].Bf16:F0}");
             foreach (var shape in shapes)
             {
-                var common = shape.ToArgs().Concat(["--steps", steps.ToString(CultureInfo.InvariantCulture), "--warmup", warmup.ToString(CultureInfo.InvariantCulture)]).Concat(threadArgs).ToArray();
-                foreach (var (impl, precision) in new[] { (TrainResults.Deepen, "fp32"), (TrainResults.PyTorch, "fp32"), (TrainResults.Deepen, "bf16"), (TrainResults.PyTorch, "bf16") })
+                // An accumulated step is Accum times longer: fewer steps, and only the best precision (bf16) of each side.
+                bool accumulated = shape.Accum > 1;
+                if (accumulated && rep >= Math.Min(repeats, int.Parse(A("--accum-repeats", "3")))) continue;
+                string stepsArg = accumulated ? A("--accum-steps", "2") : steps.ToString(CultureInfo.InvariantCulture);
+                string warmupArg = accumulated ? A("--accum-warmup", "1") : warmup.ToString(CultureInfo.InvariantCulture);
+                var common = shape.ToArgs().Concat(["--steps", stepsArg, "--warmup", warmupArg]).Concat(threadArgs).ToArray();
+                var configs = new[] { (TrainResults.Deepen, "fp32"), (TrainResults.PyTorch, "fp32"), (TrainResults.Deepen, "bf16"), (TrainResults.PyTorch, "bf16") };
+                foreach (var (impl, precision) in configs.Where(c => !accumulated || c.Item2 == "bf16"))
                 {
                     var lines = impl == TrainResults.Deepen
                         ? ChildProcess.Self(["train-vs-pytorch", "--worker", .. common, "--precision", precision], deepenEnv)
@@ -163,8 +170,9 @@ public static class TrainVsPyTorch
             string Rss(string p) => $"{Stats.Median(r.Of(s, TrainResults.Deepen, p).Select(x => x.PeakRssMiB)) / Stats.Median(r.Of(s, TrainResults.PyTorch, p).Select(x => x.PeakRssMiB)):F2}×";
             var (bestDeepenP, bestDeepen) = r.Best(s, TrainResults.Deepen);
             var (bestTorchP, bestTorch) = r.Best(s, TrainResults.PyTorch);
-            sb.AppendLine($"Deepen/PyTorch tokens/s: fp32 {Ratio("fp32")}, bf16 {Ratio("bf16")}; best vs best (Deepen {bestDeepenP}, PyTorch {bestTorchP}) {bestDeepen / bestTorch:F2}×. " +
-                          $"Peak RSS Deepen/PyTorch: fp32 {Rss("fp32")}, bf16 {Rss("bf16")}.");
+            var measured = new[] { "fp32", "bf16" }.Where(p => r.Of(s, TrainResults.Deepen, p).Any() && r.Of(s, TrainResults.PyTorch, p).Any()).ToList();
+            sb.AppendLine($"Deepen/PyTorch tokens/s: {string.Join(", ", measured.Select(p => $"{p} {Ratio(p)}"))}; best vs best (Deepen {bestDeepenP}, PyTorch {bestTorchP}) {bestDeepen / bestTorch:F2}×. " +
+                          $"Peak RSS Deepen/PyTorch: {string.Join(", ", measured.Select(p => $"{p} {Rss(p)}"))}.");
         }
         return sb.ToString();
     }

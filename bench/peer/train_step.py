@@ -9,10 +9,11 @@ float32, rotate-half rope and grouped-query attention. PyTorch 1.13 has no scale
 attention is the explicit softmax(q k^T / sqrt(hd) + causal mask) v. Truncated backprop: the first n iterations
 run under torch.no_grad(), the state is detached, the last k iterations record gradients.
 
-Step: zero_grad(set_to_none) -> forward -> float32 cross-entropy -> backward -> clip_grad_norm_(1.0) ->
+Step: zero_grad(set_to_none) -> (forward -> float32 cross-entropy -> backward) x --accum micro-batches -> clip_grad_norm_(1.0) ->
 Muon (hidden matrices) + aux Adam (embedding, head, norms) step, as in the Muon package's
 SingleDeviceMuonWithAuxAdam with method.md's settings. Precision: float32, or bf16 autocast
-(torch.autocast("cpu", dtype=torch.bfloat16)) over float32 weights.
+(torch.autocast("cpu", dtype=torch.bfloat16)) over float32 weights, with the cast cache cleared after the no-grad
+iterations (otherwise the core would get no gradient, see RecurrentModel.forward).
 
 Run it with OpenBLAS built for OpenMP first on the library path (design.md section 4), e.g.
   LD_LIBRARY_PATH=/usr/lib/x86_64-linux-gnu/openblas-openmp /usr/bin/python3 bench/peer/train_step.py \
@@ -374,7 +375,7 @@ def op_profile(a):
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     for flag, default in (("prelude", 2), ("core", 4), ("coda", 2), ("d", 256), ("heads", 8), ("kv-heads", 8), ("ffn", 1024),
-                          ("vocab", 4096), ("batch", 1), ("seq", 256), ("n", 4), ("k", 4), ("steps", 5), ("warmup", 2), ("threads", 2)):
+                          ("vocab", 4096), ("batch", 1), ("seq", 256), ("n", 4), ("k", 4), ("accum", 1), ("steps", 5), ("warmup", 2), ("threads", 2)):
         p.add_argument("--" + flag, type=int, default=default)
     p.add_argument("--name", default="custom")
     p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
@@ -406,12 +407,17 @@ def main():
     params = list(model.parameters())
     for step in range(a.warmup + a.steps):
         t0, c0 = time.perf_counter(), time.process_time()
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16"):
-            logits = model(inputs, a.n, a.k)
-        loss = F.cross_entropy(logits.float().view(-1, a.vocab), labels.view(-1))
-        loss_value = loss.item()
-        t1 = time.perf_counter()
-        loss.backward()
+        loss_value, fwd_s, bwd_s = 0.0, 0.0, 0.0
+        for _ in range(a.accum):                                     # gradient accumulation
+            m0 = time.perf_counter()
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16"):
+                logits = model(inputs, a.n, a.k)
+            loss = F.cross_entropy(logits.float().view(-1, a.vocab), labels.view(-1))
+            loss_value += loss.item() / a.accum
+            m1 = time.perf_counter()
+            (loss / a.accum).backward()
+            m2 = time.perf_counter()
+            fwd_s, bwd_s = fwd_s + m1 - m0, bwd_s + m2 - m1
         t2 = time.perf_counter()
         if step == 0:
             missing = [name for name, p in model.named_parameters() if p.grad is None]
@@ -421,8 +427,8 @@ def main():
         opt.step()
         opt.zero_grad(set_to_none=True)
         t3 = time.perf_counter()
-        print(json.dumps({"step": step, "warmup": step < a.warmup, "ms": (t3 - t0) * 1e3, "fwd_ms": (t1 - t0) * 1e3,
-                          "bwd_ms": (t2 - t1) * 1e3, "opt_ms": (t3 - t2) * 1e3, "cpu_ms": (time.process_time() - c0) * 1e3,
+        print(json.dumps({"step": step, "warmup": step < a.warmup, "ms": (t3 - t0) * 1e3, "fwd_ms": fwd_s * 1e3,
+                          "bwd_ms": bwd_s * 1e3, "opt_ms": (t3 - t2) * 1e3, "cpu_ms": (time.process_time() - c0) * 1e3,
                           "loss": loss_value}), flush=True)
     print(json.dumps({"peak_rss_mib": peak_rss_mib(), "threads": torch.get_num_threads(),
                       "params": sum(p.numel() for p in params), "runtime": "PyTorch " + torch.__version__,
