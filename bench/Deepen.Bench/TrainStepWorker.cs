@@ -23,6 +23,11 @@ public static class TrainStepWorker
         bool bf16 = Measure.Arg(args, "--precision", "fp32") == "bf16";
         int steps = int.Parse(Measure.Arg(args, "--steps", "5")), warmup = int.Parse(Measure.Arg(args, "--warmup", "2"));
         int threads = int.Parse(Measure.Arg(args, "--threads", "2"));
+        bool rssTrace = args.Contains("--rss-trace");   // where in a step the memory peak falls
+        void Trace(int step, string phase)
+        {
+            if (rssTrace) Console.WriteLine(new JsonObject { ["rss_trace"] = phase, ["step"] = step, ["rss_mib"] = Measure.RssMiB(), ["peak_mib"] = Measure.PeakRssMiB() }.ToJsonString());
+        }
         set_num_threads(threads);
 
         using var model = new RecurrentModel(shape.ToConfig());
@@ -42,6 +47,7 @@ public static class TrainStepWorker
             using var scope = NewDisposeScope();
             var watch = Stopwatch.StartNew();
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
+            Trace(step, "before_forward");
             double loss = 0, fwd = 0, bwd = 0;
             using (MixedPrecision.Use(bf16 ? ScalarType.BFloat16 : null))
             {
@@ -53,7 +59,9 @@ public static class TrainStepWorker
                     var lossTensor = nn.functional.cross_entropy(logits.reshape(-1, shape.Vocab).to_type(ScalarType.Float32), labels.reshape(-1));
                     loss += lossTensor.item<float>() / shape.Accum;
                     double t1 = watch.Elapsed.TotalMilliseconds;
+                    Trace(step, "after_forward");
                     (lossTensor / shape.Accum).backward();
+                    Trace(step, "after_backward");
                     (fwd, bwd) = (fwd + t1 - t0, bwd + watch.Elapsed.TotalMilliseconds - t1);
                 }
                 if (step == 0 && model.named_parameters().Where(p => p.parameter.grad is null).Select(p => p.name).ToList() is { Count: > 0 } missing)
@@ -61,7 +69,9 @@ public static class TrainStepWorker
                 GradientClipping.ClipGlobalNorm(parameters, 1.0);
                 optimizer.Step(1.0);
                 optimizer.ZeroGrad();
+                NativeGarbage.Collect();                           // as the trainer does after each step (timed, in opt_ms)
                 double total = watch.Elapsed.TotalMilliseconds;
+                Trace(step, "after_optimizer");
                 Console.WriteLine(new JsonObject
                 {
                     ["step"] = step, ["warmup"] = step < warmup, ["ms"] = total, ["fwd_ms"] = fwd, ["bwd_ms"] = bwd,

@@ -235,12 +235,18 @@ def optimizer_for(model):
 
 # ---------------------------------------------------------------- measurement
 
-def peak_rss_mib():
+def peak_rss_mib(field="VmHWM:"):
     with open("/proc/self/status") as f:
         for line in f:
-            if line.startswith("VmHWM:"):
+            if line.startswith(field):
                 return int(line.split()[1]) / 1024.0
     return float("nan")
+
+
+def trace(a, step, phase):
+    """With --rss-trace: where in a step the memory peak falls (current and peak RSS at each phase)."""
+    if a.rss_trace:
+        print(json.dumps({"rss_trace": phase, "step": step, "rss_mib": peak_rss_mib("VmRSS:"), "peak_mib": peak_rss_mib()}), flush=True)
 
 
 def blas_libraries():
@@ -379,6 +385,7 @@ def main():
         p.add_argument("--" + flag, type=int, default=default)
     p.add_argument("--name", default="custom")
     p.add_argument("--precision", choices=("fp32", "bf16"), default="fp32")
+    p.add_argument("--rss-trace", action="store_true", help="print current and peak RSS at each phase of a step")
     p.add_argument("--peak", action="store_true", help="print the matmul peak instead of training")
     p.add_argument("--op-profile", action="store_true", help="time the step's ops one by one instead of training")
     p.add_argument("--size", type=int, default=2048)
@@ -407,6 +414,7 @@ def main():
     params = list(model.parameters())
     for step in range(a.warmup + a.steps):
         t0, c0 = time.perf_counter(), time.process_time()
+        trace(a, step, "before_forward")
         loss_value, fwd_s, bwd_s = 0.0, 0.0, 0.0
         for _ in range(a.accum):                                     # gradient accumulation
             m0 = time.perf_counter()
@@ -415,7 +423,9 @@ def main():
             loss = F.cross_entropy(logits.float().view(-1, a.vocab), labels.view(-1))
             loss_value += loss.item() / a.accum
             m1 = time.perf_counter()
+            trace(a, step, "after_forward")
             (loss / a.accum).backward()
+            trace(a, step, "after_backward")
             m2 = time.perf_counter()
             fwd_s, bwd_s = fwd_s + m1 - m0, bwd_s + m2 - m1
         t2 = time.perf_counter()
@@ -427,6 +437,7 @@ def main():
         opt.step()
         opt.zero_grad(set_to_none=True)
         t3 = time.perf_counter()
+        trace(a, step, "after_optimizer")
         print(json.dumps({"step": step, "warmup": step < a.warmup, "ms": (t3 - t0) * 1e3, "fwd_ms": fwd_s * 1e3,
                           "bwd_ms": bwd_s * 1e3, "opt_ms": (t3 - t2) * 1e3, "cpu_ms": (time.process_time() - c0) * 1e3,
                           "loss": loss_value}), flush=True)

@@ -178,6 +178,7 @@ public static class Trainer
                 double eta = (c.MaxSteps - step) * (clock.Elapsed.TotalSeconds / (step - (resumeDir is null ? 0 : lastSaved)));
                 log($"step {step}/{c.MaxSteps} | loss {loss:F4} | lr {c.Lr * lrMult:E2} | r̄ {meanRec} (n {draws[^1].NoGrad}, k {draws[^1].Grad}) | gnorm {gradNorm:F3} | {stepTokens / seconds:N0} tok/s | rss {PeakRssMb():F0} MB | eta {TimeSpan.FromSeconds(eta):hh\\:mm\\:ss}");
             }
+            NativeGarbage.Collect();                                     // the step's dead TorchSharp scalars, before glibc's heap ratchets up
 
             if (c.EvalEvery > 0 && step % c.EvalEvery == 0 && step < c.MaxSteps) Validate(c, model, shards, matmul, step, metrics, log, o.Rank);
             if (o.WorldSize == 1) interrupted |= o.Cancel.IsCancellationRequested;   // on several ranks only the agreed flag counts
