@@ -53,6 +53,7 @@ public static class TrainStepWorker
             {
                 for (int micro = 0; micro < shape.Accum; micro++)                                                 // gradient accumulation
                 {
+                    if (micro > 0) NativeGarbage.Collect();                                                       // as the trainer does
                     using var microScope = NewDisposeScope();
                     double t0 = watch.Elapsed.TotalMilliseconds;
                     var logits = model.forward(inputs, recurrence);                                               // (B, T, V)

@@ -117,6 +117,7 @@ public static class Trainer
             {
                 for (int micro = 0; micro < c.GradAccumSteps; micro++)
                 {
+                    if (micro > 0) NativeGarbage.Collect();                 // the previous micro-batch's dead scalars
                     long dataStep = (step - 1) * c.GradAccumSteps + micro + 1;
                     var draw = model.IsRecurrent ? RecurrenceSampler.Draw(meanRec, backprop, dataStep) : new RecurrenceDraw(0, 1);
                     draws.Add(draw);
