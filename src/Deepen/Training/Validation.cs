@@ -38,6 +38,7 @@ public static class Validation
                 double sum = 0; long tokens = 0; int done = 0;
                 while ((batches <= 0 || done < batches) && loader.TryNext(out var batch))
                 {
+                    if (done > 0) NativeGarbage.Collect();                   // the previous batch's dead TorchSharp scalars
                     using var scope = NewDisposeScope();
                     using var b = batch;
                     using var gen = new Generator((ulong)(seed * 7919 + done));
