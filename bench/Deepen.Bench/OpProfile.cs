@@ -11,7 +11,8 @@ namespace Deepen.Bench;
 /// <summary>
 /// <c>op-profile</c>: where a training step's time goes, op by op, in Deepen and in the PyTorch peer — every
 /// projection of a block (forward, and forward + backward), attention (Deepen: SDPA, the peer: explicit softmax),
-/// a whole block, the head with its loss, and Newton–Schulz on every Muon matrix shape — each the best of several timed batches (robust to other load).
+/// a whole block, the head with its loss, and Newton–Schulz on every Muon matrix shape — each the best of several
+/// timed batches (robust to other load).
 /// Multiplied by how often a step runs each op (n no-grad + k grad iterations), the sum models the step; what the
 /// model does not explain is elementwise work (norms, rope, residuals, casts) and framework overhead.
 /// </summary>
