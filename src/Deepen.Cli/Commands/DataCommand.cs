@@ -10,6 +10,7 @@ public static class DataCommand
         var cmd = new Command("data", "Generate and prepare data: tokenize and pack text into token shards, synthesize math problems.");
         cmd.Subcommands.Add(DataPrepareCommand.Create());
         cmd.Subcommands.Add(DataSynthMathCommand.Create());
+        cmd.Subcommands.Add(DataSynthChainCommand.Create());
         return cmd;
     }
 }

@@ -32,6 +32,9 @@ public sealed class SplitMix64
         return (int)((long)minInclusive + (long)(x % span));
     }
 
+    /// <summary>A uniform double in [0, 1) from the top 53 bits.</summary>
+    public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
+
     /// <summary>One element of <paramref name="items"/>, uniformly.</summary>
     public T Pick<T>(IReadOnlyList<T> items) => items[Next(0, items.Count - 1)];
 

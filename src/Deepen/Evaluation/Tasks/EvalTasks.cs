@@ -4,7 +4,7 @@ namespace Deepen.Evaluation.Tasks;
 public static class EvalTasks
 {
     /// <summary>Task names <see cref="Create"/> knows.</summary>
-    public static IReadOnlyList<string> Names { get; } = ["gsm8k-cot", "gsm8k", "qa-jsonl", "choice"];
+    public static IReadOnlyList<string> Names { get; } = ["gsm8k-cot", "gsm8k", "qa-jsonl", "choice", "chain"];
 
     /// <summary>lm-eval's stop strings for <c>gsm8k-cot</c>.</summary>
     public static IReadOnlyList<string> CotStops { get; } = ["Q:", "</s>", "<|im_end|>"];
@@ -19,6 +19,7 @@ public static class EvalTasks
         "gsm8k" => Gsm8k(o),
         "qa-jsonl" => QaJsonl(o),
         "choice" => Choice(o),
+        "chain" => Chain(o),
         _ => throw new DeepenException($"task '{name}' is unknown; expected one of {string.Join(", ", Names)}."),
     };
 
@@ -84,6 +85,13 @@ public static class EvalTasks
         var all = ChoiceTask.Load(o.Data, o.ChoiceFields);
         var docs = DocSelection.Select(all.Count, o.Limit, o.Seed).Select(i => all[i]).ToList();
         return new ChoiceTask("choice", docs, length: o.ChoiceLength);
+    }
+
+    /// <summary>Direct one-answer problems (<c>deepen data synth-chain</c>) scored by whether greedy decoding gives the answer.</summary>
+    public static ChainTask Chain(EvalTaskOptions o)
+    {
+        var all = ChainTask.Load(o.Data);
+        return new ChainTask("chain", DocSelection.Select(all.Count, o.Limit, o.Seed).Select(i => all[i]).ToList());
     }
 
     /// <summary>The stop strings for a template: the text before its first ':' with the colon (e.g. "Question:"), then "&lt;/s&gt;" and "&lt;|im_end|&gt;".</summary>

@@ -1,0 +1,180 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace Deepen.Data;
+
+/// <summary>One chain problem: a start digit and <see cref="Ops"/> operations applied left to right, modulo 10.</summary>
+/// <param name="Question">The prompt, e.g. <c>Q: 7 +3 *9 -4 (mod 10)\nA:</c>.</param>
+/// <param name="Answer">The continuation the model must produce: a space and one digit.</param>
+/// <param name="Ops">Number of operations (the problem's difficulty: each needs the previous result).</param>
+/// <param name="Result">The answer digit.</param>
+/// <param name="Canonical">The arithmetic alone (<c>7+3*9-4</c>), which decides the split.</param>
+public sealed record ChainProblem(string Question, string Answer, int Ops, int Result, string Canonical);
+
+/// <summary>Which side of the partition a chain problem belongs to.</summary>
+public enum ChainSplit
+{
+    /// <summary>Training problems (8 in 10 of all chains).</summary>
+    Train,
+    /// <summary>Problems for choosing settings (1 in 10).</summary>
+    Validation,
+    /// <summary>Held-out problems for reported results only (1 in 10).</summary>
+    Test,
+}
+
+/// <summary>Settings for <see cref="ModChain.Generate"/>.</summary>
+public sealed record ModChainOptions
+{
+    /// <summary>How many problems.</summary>
+    public int Count { get; init; } = 1000;
+    /// <summary>Operation counts; problem i gets <c>Ops[i % Ops.Count]</c>.</summary>
+    public IReadOnlyList<int> Ops { get; init; } = [1, 2, 3, 4, 5, 6, 7, 8];
+    public ulong Seed { get; init; }
+    public ChainSplit Split { get; init; } = ChainSplit.Train;
+    /// <summary>When false, a problem may repeat (as in a training stream); when true, every problem is new.</summary>
+    public bool Distinct { get; init; } = true;
+    /// <summary>The fraction of problems shown with worked steps (<c>\nWork: 5-4=1 1+3=4\nA: 4</c>): the one-step operation as text, as a base model meets arithmetic in its pretraining. 0 = all direct.</summary>
+    public double WorkedFraction { get; init; }
+}
+
+/// <summary>
+/// The demo's task family: a start digit, then a chain of operations <c>+d</c>, <c>-d</c> (d in 1..9) and <c>*d</c>
+/// (d in 3, 7, 9: units mod 10, so no operation forgets the value so far), applied left to right modulo 10, answered
+/// directly with one digit. Every operation needs the result of the one before it, so a fixed-depth model can only
+/// follow chains up to some length, and the answer space is small (chance is 10 %). The split is a pure function of
+/// the arithmetic (a SHA-256 hash), so train, validation and test never share a problem.
+/// </summary>
+public static class ModChain
+{
+    /// <summary>The longest chain a problem may have.</summary>
+    public const int MaxOps = 32;
+
+    private static readonly int[] Multipliers = [3, 7, 9];
+
+    /// <summary><paramref name="o"/>.Count problems of the requested split, deterministic in the options.</summary>
+    /// <remarks>With <see cref="ModChainOptions.Distinct"/>, a chain length whose split holds fewer problems than asked for
+    /// (only short chains: a 1-operation chain has 210 forms in all) stops at what exists; the others are unaffected.</remarks>
+    public static IEnumerable<ChainProblem> Generate(ModChainOptions o)
+    {
+        if (o.Count < 0) throw new DeepenException($"chain problems: count {o.Count}; expected at least 0.");
+        if (o.Ops.Count == 0 || o.Ops.Any(k => k < 1 || k > MaxOps))
+            throw new DeepenException($"chain problems: ops {string.Join(",", o.Ops)}; every operation count must be in 1..{MaxOps}.");
+        return GenerateValidated(o);
+    }
+
+    private static IEnumerable<ChainProblem> GenerateValidated(ModChainOptions o)
+    {
+        var rng = new SplitMix64(o.Seed);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var exhausted = new HashSet<int>();
+        for (int i = 0; i < o.Count; i++)
+        {
+            int ops = o.Ops[i % o.Ops.Count];
+            if (exhausted.Contains(ops)) continue;
+            ChainProblem? accepted = null;
+            bool worked = o.WorkedFraction > 0 && rng.NextDouble() < o.WorkedFraction;
+            for (int attempt = 0; attempt < 2_000 && accepted is null; attempt++)
+            {
+                var draft = Draft(rng, ops, worked);
+                if (SplitOf(draft.Canonical) == o.Split && (!o.Distinct || seen.Add(draft.Canonical))) accepted = draft;
+            }
+            if (accepted is null) { exhausted.Add(ops); continue; }
+            yield return accepted;
+        }
+    }
+
+    /// <summary>A random chain of <paramref name="ops"/> operations (of any split), direct or with worked steps.</summary>
+    public static ChainProblem Draft(SplitMix64 rng, int ops, bool worked = false)
+    {
+        int value = rng.Next(0, 9);
+        var canonical = new StringBuilder().Append(value);
+        var shown = new StringBuilder("Q: ").Append(value);
+        var work = new StringBuilder();
+        for (int k = 0; k < ops; k++)
+        {
+            int kind = rng.Next(0, 2);
+            int d = kind == 2 ? rng.Pick(Multipliers) : rng.Next(1, 9);
+            char sign = kind switch { 0 => '+', 1 => '-', _ => '*' };
+            int next = kind switch { 0 => (value + d) % 10, 1 => (value - d + 10) % 10, _ => value * d % 10 };
+            work.Append(' ').Append(value).Append(sign).Append(d).Append('=').Append(next);
+            value = next;
+            canonical.Append(sign).Append(d);
+            shown.Append(' ').Append(sign).Append(d);
+        }
+        shown.Append(" (mod 10)");
+        return worked
+            ? new ChainProblem(shown + "\nWork:", work + "\nA: " + value, ops, value, canonical.ToString())
+            : new ChainProblem(shown + "\nA:", " " + value, ops, value, canonical.ToString());
+    }
+
+    /// <summary>The split of a chain, from a SHA-256 hash of its arithmetic: a pure function.</summary>
+    public static ChainSplit SplitOf(string canonical)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes("deepen.mod-chain.v1:" + canonical));
+        int bucket = hash[0] % 10;
+        return bucket == 0 ? ChainSplit.Test : bucket == 1 ? ChainSplit.Validation : ChainSplit.Train;
+    }
+
+    /// <summary>The problem as one training document: the prompt followed by its answer.</summary>
+    public static string TrainingText(ChainProblem p) => p.Question + p.Answer;
+
+    /// <summary>Parses a spec such as <c>1-8</c>, <c>3</c> or <c>1,2,10-12</c> into operation counts in 1..<see cref="MaxOps"/>.</summary>
+    public static IReadOnlyList<int> ParseOps(string spec)
+    {
+        var result = new List<int>();
+        foreach (var part in spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var bounds = part.Split('-', StringSplitOptions.TrimEntries);
+            if (bounds.Length is < 1 or > 2 || !bounds.All(b => int.TryParse(b, out _)))
+                throw new DeepenException($"chain ops '{spec}': '{part}' is not a number or a range such as 1-8.");
+            int lo = int.Parse(bounds[0]), hi = int.Parse(bounds[^1]);
+            if (lo < 1 || hi > MaxOps || lo > hi)
+                throw new DeepenException($"chain ops '{spec}': '{part}' must lie within 1-{MaxOps} with the lower bound first.");
+            for (int k = lo; k <= hi; k++) result.Add(k);
+        }
+        if (result.Count == 0) throw new DeepenException($"chain ops '{spec}' names no operation counts; expected e.g. 1-8.");
+        return result;
+    }
+
+    /// <summary>
+    /// Writes problems as JSONL lines <c>{"question", "answer", "ops", "result", "text"}</c> to a temporary file renamed to
+    /// <paramref name="path"/> when complete. Returns the number written.
+    /// </summary>
+    public static int WriteJsonl(string path, IEnumerable<ChainProblem> problems)
+    {
+        var full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        var tmp = full + ".tmp-" + Environment.ProcessId;
+        int count = 0;
+        try
+        {
+            using (var stream = File.Create(tmp))
+            {
+                var jsonOptions = new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+                foreach (var p in problems)
+                {
+                    using (var writer = new Utf8JsonWriter(stream, jsonOptions))
+                    {
+                        writer.WriteStartObject();
+                        writer.WriteString("question", p.Question);
+                        writer.WriteString("answer", p.Answer);
+                        writer.WriteNumber("ops", p.Ops);
+                        writer.WriteNumber("result", p.Result);
+                        writer.WriteString("text", TrainingText(p));
+                        writer.WriteEndObject();
+                    }
+                    stream.WriteByte((byte)'\n');
+                    count++;
+                }
+            }
+            File.Move(tmp, full, overwrite: true);
+            return count;
+        }
+        finally
+        {
+            if (File.Exists(tmp)) File.Delete(tmp);
+        }
+    }
+}
