@@ -25,6 +25,10 @@ public sealed record TrainConfig
     public IReadOnlyList<string> SeqLenSchedule { get; init; } = [];
     /// <summary>wrap (new epoch, reshuffled) or stop at the end of the training data.</summary>
     public string OnDataEnd { get; init; } = "wrap";
+    /// <summary>Which next-token predictions the loss (training and validation) averages over: all, or answer = the tokens after each answer_marker up to and including the document's EOS (the authors' default for Q/A data, which supervises only the assistant turn).</summary>
+    public string LossOn { get; init; } = "all";
+    /// <summary>The text that opens an answer, for loss_on: answer (encoded with the model's tokenizer, no special tokens).</summary>
+    public string AnswerMarker { get; init; } = "\nA:";
 
     // ---- batch and steps ----
     /// <summary>Sequences per micro-batch (per rank).</summary>

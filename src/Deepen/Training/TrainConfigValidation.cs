@@ -13,6 +13,7 @@ public static class TrainConfigValidation
     public static IReadOnlyDictionary<string, string[]> AllowedValues { get; } = new Dictionary<string, string[]>
     {
         ["on_data_end"] = ["wrap", "stop"],
+        ["loss_on"] = ["all", "answer"],
         ["optimizer"] = ["muon", "adamw"],
         ["curriculum"] = ["none", "linear", "1-sqrt"],
         ["backprop_curriculum"] = ["none", "linear"],
@@ -109,6 +110,8 @@ public static class TrainConfigValidation
 
         // precision, threads
         OneOf("precision", c.Precision);
+        OneOf("loss_on", c.LossOn);
+        if (c.LossOn == "answer" && string.IsNullOrEmpty(c.AnswerMarker)) errors.Add("answer_marker: empty; loss_on: answer needs the text that opens each answer, e.g. '\\nA:'.");
         NonNegative("threads", c.Threads, "all cores");
 
         // logging, validation, checkpoints

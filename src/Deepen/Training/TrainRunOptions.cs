@@ -11,6 +11,8 @@ public sealed record TrainRunOptions
     public int? KillAfterStep { get; init; }
     /// <summary>Where the one-line-per-step log goes (rank 0's only).</summary>
     public Action<string> Log { get; init; } = Console.WriteLine;
+    /// <summary>Called after every optimizer step with (step, max_steps), rank 0 only: for a progress bar.</summary>
+    public Action<long, long>? Progress { get; init; }
     /// <summary>Cancelled by Ctrl-C: save a checkpoint at the end of the current step and return. On several ranks, one rank's cancellation stops them all at the same step.</summary>
     public CancellationToken Cancel { get; init; }
     /// <summary>The command line, recorded in the run directory.</summary>

@@ -46,6 +46,7 @@ public static class Trainer
         if (o.Rank == 0) ranks.Barrier();
         using var model = TrainableModel.Load(resumeDir ?? c.Model);
         model.Module.train();
+        var answerMask = c.LossOn == "answer" ? LossMaskFor(c) : null;
         var (defaultMean, defaultDepth) = model.Defaults;
         int target = model.IsRecurrent ? (c.MeanRecurrence > 0 ? c.MeanRecurrence : defaultMean) : 1;
         int depth = model.IsRecurrent ? (c.BackpropDepth > 0 ? c.BackpropDepth : defaultDepth) : 1;
@@ -95,7 +96,7 @@ public static class Trainer
                 $"gradients averaged in {reducer!.BucketElements.Count} bucket(s) of ≤ {o.BucketBytes / (1 << 20)} MB");
 
         // ---- train ----
-        if (resumeDir is null) Validate(c, model, shards, matmul, 0, metrics, log, o.Rank);   // the starting point of the loss curve
+        if (resumeDir is null) Validate(c, model, shards, matmul, answerMask, 0, metrics, log, o.Rank);   // the starting point of the loss curve
         var clock = Stopwatch.StartNew();
         double elapsedBefore = state.ElapsedSeconds;
         string reason = "completed";
@@ -128,8 +129,10 @@ public static class Trainer
                     // One seed for all ranks; each rank keeps its rows of the noise drawn for the global micro-batch.
                     using var noise = new Generator((ulong)(c.Seed * 1_000_003 + dataStep * 31));
                     var logits = model.Logits(b.Inputs, draw, noise, o.WorldSize > 1 ? new NoiseShard(o.Rank, o.WorldSize) : null);   // (B, T, V)
-                    var microLoss = nn.functional.cross_entropy(
-                        logits.reshape(-1, logits.shape[^1]).to_type(ScalarType.Float32), b.Labels.reshape(-1));
+                    var labels = answerMask?.Apply(b.Inputs, b.Labels) ?? b.Labels;                        // (B, T)
+                    var microLoss = answerMask is not null && AnswerLossMask.Counted(labels) == 0
+                        ? logits.sum() * 0.0                                                                   // no answer in view: no signal, not NaN
+                        : nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]).to_type(ScalarType.Float32), labels.reshape(-1));
                     (microLoss / c.GradAccumSteps).backward();
                     lossSum += microLoss.item<float>();
                     stepTokens += b.Labels.numel() * o.WorldSize;   // every rank's batch has this shape
@@ -178,10 +181,11 @@ public static class Trainer
                 if (o.Rank == 0) metrics.Append(row);
                 double eta = (c.MaxSteps - step) * (clock.Elapsed.TotalSeconds / (step - (resumeDir is null ? 0 : lastSaved)));
                 log($"step {step}/{c.MaxSteps} | loss {loss:F4} | lr {c.Lr * lrMult:E2} | r̄ {meanRec} (n {draws[^1].NoGrad}, k {draws[^1].Grad}) | gnorm {gradNorm:F3} | {stepTokens / seconds:N0} tok/s | rss {PeakRssMb():F0} MB | eta {TimeSpan.FromSeconds(eta):hh\\:mm\\:ss}");
+                if (o.Rank == 0) o.Progress?.Invoke(step, c.MaxSteps);
             }
             NativeGarbage.Collect();                                     // the step's dead TorchSharp scalars, before glibc's heap ratchets up
 
-            if (c.EvalEvery > 0 && step % c.EvalEvery == 0 && step < c.MaxSteps) Validate(c, model, shards, matmul, step, metrics, log, o.Rank);
+            if (c.EvalEvery > 0 && step % c.EvalEvery == 0 && step < c.MaxSteps) Validate(c, model, shards, matmul, answerMask, step, metrics, log, o.Rank);
             if (o.WorldSize == 1) interrupted |= o.Cancel.IsCancellationRequested;   // on several ranks only the agreed flag counts
             if ((c.SaveEvery > 0 && step % c.SaveEvery == 0) || interrupted)
             {
@@ -208,7 +212,7 @@ public static class Trainer
             log($"stopped: {reason}");
             return new TrainResult((int)state.Step, true, reason, checkpoints.Complete().LastOrDefault() ?? "");
         }
-        Validate(c, model, shards, matmul, state.Step, metrics, log, o.Rank);
+        Validate(c, model, shards, matmul, answerMask, state.Step, metrics, log, o.Rank);
         var final = Path.Combine(c.Out, "final");
         if (o.Rank == 0)
         {
@@ -282,11 +286,19 @@ public static class Trainer
         _ => throw new DeepenException($"optimizer '{c.Optimizer}': expected muon or adamw."),
     };
 
-    private static void Validate(TrainConfig c, TrainableModel model, TrainingShards shards, ScalarType? matmul, long step, MetricsLog metrics, Action<string> log, int rank)
+    /// <summary>The answer mask of <c>loss_on: answer</c>: the marker encoded with the model's own tokenizer.</summary>
+    private static AnswerLossMask LossMaskFor(TrainConfig c)
+    {
+        using var tok = TextTokenizer.FromDirectory(c.Model);
+        int eos = tok.EosId ?? throw new DeepenException($"loss_on: answer: the tokenizer of {c.Model} has no EOS token, which ends each answer.");
+        return new AnswerLossMask(tok.Encode(c.AnswerMarker, addSpecialTokens: false), eos, tok.BosId);
+    }
+
+    private static void Validate(TrainConfig c, TrainableModel model, TrainingShards shards, ScalarType? matmul, AnswerLossMask? mask, long step, MetricsLog metrics, Action<string> log, int rank)
     {
         if (shards.Val.Count == 0 || rank != 0) return;
         var sw = Stopwatch.StartNew();
-        var losses = Validation.Run(model, shards.Val, c.ValRecurrences, c.MicroBatchSize, c.ValBatches, c.Seed, shards.Fingerprint, matmul);
+        var losses = Validation.Run(model, shards.Val, c.ValRecurrences, c.MicroBatchSize, c.ValBatches, c.Seed, shards.Fingerprint, matmul, mask);
         var row = new JsonObject { ["step"] = step, ["kind"] = "validation" };
         foreach (var (r, loss) in losses) row[model.IsRecurrent ? $"val_loss_r{r}" : "val_loss"] = loss.Loss;
         row["val_s"] = sw.Elapsed.TotalSeconds;

@@ -10,13 +10,14 @@ public sealed record HeldOutLoss(double Loss, long Tokens);
 /// <summary>
 /// Held-out loss at each of a list of recurrences (the paper's loss-over-recurrence evaluation): the
 /// first <c>batches</c> micro-batches of the held-out shards in a fixed order, every iteration without
-/// gradient, the initial-state noise seeded so repeated validations are comparable.
+/// gradient, the initial-state noise seeded so repeated validations are comparable. With an answer mask
+/// (<c>loss_on: answer</c>) the mean is over the answer tokens only, as in training.
 /// </summary>
 public static class Validation
 {
     /// <returns>recurrence → mean next-token loss and the tokens it averages over (a plain model reports one value under recurrence 1).</returns>
     public static SortedDictionary<int, HeldOutLoss> Run(TrainableModel model, IReadOnlyList<string> valShards, IReadOnlyList<int> recurrences,
-        int batchSize, int batches, long seed, string? fingerprint, ScalarType? matmulDType)
+        int batchSize, int batches, long seed, string? fingerprint, ScalarType? matmulDType, AnswerLossMask? mask = null)
     {
         var result = new SortedDictionary<int, HeldOutLoss>();
         long rows = valShards.Sum(p => { using var shard = TokenShard.Open(p, fingerprint); return shard.RowCount; });
@@ -43,9 +44,10 @@ public static class Validation
                     using var b = batch;
                     using var gen = new Generator((ulong)(seed * 7919 + done));
                     var logits = model.Logits(b.Inputs, new RecurrenceDraw(r, 0), gen);
-                    var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]).to_type(ScalarType.Float32), b.Labels.reshape(-1), reduction: nn.Reduction.Sum);
+                    var labels = mask?.Apply(b.Inputs, b.Labels) ?? b.Labels;                                  // (B, T)
+                    var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]).to_type(ScalarType.Float32), labels.reshape(-1), reduction: nn.Reduction.Sum);
                     sum += loss.item<float>();
-                    tokens += b.Labels.numel();
+                    tokens += mask is null ? b.Labels.numel() : AnswerLossMask.Counted(labels);
                     done++;
                 }
                 if (tokens > 0) result[r] = new HeldOutLoss(sum / tokens, tokens);
