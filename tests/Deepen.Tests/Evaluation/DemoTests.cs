@@ -19,14 +19,15 @@ public class DemoTests
         var options = DemoOptions.QuickRun(tmp["base"], tmp["demo"]) with
         {
             Steps = 4, TrainProblems = 300, TestProblems = 12, TestRecurrences = [1, 2], SeqLen = 64, MicroBatch = 4,
-            RunNoCurriculum = true, Threads = 1, Log = _ => { },
+            TrainOps = [1, 2], TestOps = [1, 2, 3], RunNoCurriculum = true, Threads = 1, Log = _ => { },
         };
         var report = DemoRecipe.Run(options);
         Assert.Equal(Path.Combine(tmp["demo"], "report.md"), report);
         var text = File.ReadAllText(report);
-        foreach (var must in new[] { "## Training", "## Accuracy", "The paper's claims", "1. **Accuracy grows", "2. **At equal training FLOPs", "3. **The recurrence curriculum" })
+        foreach (var must in new[] { "## Training", "## Accuracy", "### By chain length", "| 3 (longer) |", "accuracy-heatmap.png", "The paper's claims",
+                     "1. **Accuracy grows", "2. **At equal training FLOPs", "3. **The recurrence curriculum", "McNemar", "(seed 0)" })
             Assert.Contains(must, text);
-        foreach (var png in new[] { "accuracy-vs-recurrence.png", "loss-vs-flops.png", "val-loss-vs-flops.png" })
+        foreach (var png in new[] { "accuracy-vs-recurrence.png", "loss-vs-flops.png", "val-loss-vs-flops.png", "accuracy-heatmap.png" })
         {
             var bytes = File.ReadAllBytes(Path.Combine(tmp["demo"], png));
             Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes[..4]);
@@ -36,5 +37,31 @@ public class DemoTests
         Assert.Equal(12 * 2, File.ReadAllLines(Path.Combine(tmp["demo"], "samples-recurrent.jsonl")).Count(l => l.Length > 0));
         Assert.Equal(12, File.ReadAllLines(Path.Combine(tmp["demo"], "samples-static.jsonl")).Count(l => l.Length > 0));
         Assert.True(RecurrentCheckpoint.IsRecurrent(Path.Combine(tmp["demo"], "runs", "recurrent", "final")));
+        var config = File.ReadAllText(Path.Combine(tmp["demo"], "runs", "recurrent", "config.yaml"));
+        Assert.Contains("loss_on: answer", config);
     }
+
+    [Fact]
+    public void TheSeedChangesEveryRandomChoice()
+    {
+        var a = new DemoSeeds(0);
+        var b = new DemoSeeds(1);
+        Assert.NotEqual(a.Adapter, b.Adapter);
+        Assert.NotEqual(a.TrainData, b.TrainData);
+        Assert.NotEqual(a.TestData, b.TestData);
+        Assert.NotEqual(a.Holdout, b.Holdout);
+        Assert.NotEqual(a.Training, b.Training);
+        Assert.NotEqual(a.Eval, b.Eval);
+        // and the problems themselves differ
+        var p0 = Deepen.Data.ModChain.Generate(new Deepen.Data.ModChainOptions { Count = 50, Ops = [4], Seed = a.TestData, Split = Deepen.Data.ChainSplit.Test }).Select(p => p.Canonical);
+        var p1 = Deepen.Data.ModChain.Generate(new Deepen.Data.ModChainOptions { Count = 50, Ops = [4], Seed = b.TestData, Split = Deepen.Data.ChainSplit.Test }).Select(p => p.Canonical);
+        Assert.Empty(p0.Intersect(p1));
+    }
+
+    [Theory]
+    [InlineData(0.30, 0.35, "Held")]
+    [InlineData(0.30, 0.301, "Inconclusive")]
+    [InlineData(0.35, 0.30, "Refuted")]
+    public void CurriculumVerdictFollowsTheLossesAtEqualFlops(double withCurriculum, double without, string verdict) =>
+        Assert.Equal(verdict, DemoReport.CurriculumVerdict(withCurriculum, without).ToString());
 }

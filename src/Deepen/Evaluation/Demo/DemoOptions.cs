@@ -1,8 +1,11 @@
+using Deepen.Conversion;
+
 namespace Deepen.Evaluation.Demo;
 
 /// <summary>
-/// What <c>deepen demo</c> runs. <see cref="Full"/> takes about 15 minutes on 2 cores, <see cref="QuickRun"/>
-/// under 3; tests shrink the sizes further.
+/// What <c>deepen demo</c> runs. <see cref="Full"/> is sized for about 15 minutes on 2 idle cores, <see cref="QuickRun"/>
+/// for under 3; tests shrink the sizes further. <see cref="Seed"/> drives every random choice: the training and test
+/// problems, the adapter's initialisation, the data order, the recurrence draws' noise and the evaluation's initial states.
 /// </summary>
 public sealed record DemoOptions
 {
@@ -12,18 +15,33 @@ public sealed record DemoOptions
     public bool Quick { get; init; }
     public int Threads { get; init; } = 2;
     public Action<string> Log { get; init; } = Console.WriteLine;
+    /// <summary>Progress of long stages: (stage, done, total); the CLI draws it as a bar on a terminal.</summary>
+    public Action<string, long, long>? Progress { get; init; }
     public CancellationToken Cancel { get; init; }
 
+    /// <summary>The seed of everything random in the run (fixed before results are looked at; the report names it).</summary>
+    public long Seed { get; init; }
+
     /// <summary>Optimizer steps of the recurrent runs (the static baseline gets as many as equal FLOPs allow).</summary>
-    public int Steps { get; init; } = 150;
-    public int TrainProblems { get; init; } = 20_000;
-    public int TestProblems { get; init; } = 200;
+    public int Steps { get; init; } = 300;
+    public int TrainProblems { get; init; } = 60_000;
+    /// <summary>Held-out problems asked for, cycling through <see cref="TestOps"/>; the shortest chains stop at what their split holds.</summary>
+    public int TestProblems { get; init; } = 1_300;
     public IReadOnlyList<int> TestRecurrences { get; init; } = [1, 2, 4, 8, 16];
-    public IReadOnlyList<int> Ops { get; init; } = [1, 2, 3, 4];
+    /// <summary>Chain lengths trained on.</summary>
+    public IReadOnlyList<int> TrainOps { get; init; } = [1, 2, 3, 4, 5, 6, 7, 8];
+    /// <summary>Chain lengths tested on: the trained ones and longer ones (easy-to-hard generalisation).</summary>
+    public IReadOnlyList<int> TestOps { get; init; } = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
     public int TrainRecurrence { get; init; } = 4;
     public int BackpropDepth { get; init; } = 4;
     public int SeqLen { get; init; } = 128;
     public int MicroBatch { get; init; } = 16;
+    public double Lr { get; init; } = 1e-3;
+    public double MuonLr { get; init; } = 5e-3;
+    /// <summary>all or answer (<c>loss_on</c> of <c>deepen train</c>): which tokens the training loss covers.</summary>
+    public string LossOn { get; init; } = "answer";
+    /// <summary>The adapter's initialisation at conversion (the paper's default, or [0 | I]).</summary>
+    public AdapterInit AdapterInit { get; init; } = AdapterInit.Default;
     /// <summary>Also train without the curriculum, for claim 3.</summary>
     public bool RunNoCurriculum { get; init; } = true;
 
@@ -31,7 +49,7 @@ public sealed record DemoOptions
 
     public static DemoOptions QuickRun(string baseModel, string outDir) => new()
     {
-        BaseModel = baseModel, Out = outDir, Quick = true, Steps = 16, TrainProblems = 2_000, TestProblems = 40,
+        BaseModel = baseModel, Out = outDir, Quick = true, Steps = 30, TrainProblems = 6_000, TestProblems = 240,
         TestRecurrences = [1, 2, 4, 8], RunNoCurriculum = false,
     };
 }

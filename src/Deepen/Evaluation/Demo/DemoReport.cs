@@ -1,29 +1,41 @@
 using System.Globalization;
 using System.Text;
 using Deepen.Evaluation.Reports;
+using Deepen.Evaluation.Stats;
 
 namespace Deepen.Evaluation.Demo;
 
 /// <summary>
-/// report.md of the demo: what ran, the tables, the plots, and a verdict on each of the paper's claims
-/// computed from the numbers (differences within two standard errors are called inconclusive).
+/// report.md of the demo: what ran, the tables, the plots, the heat map of accuracy by difficulty and test recurrence,
+/// and a verdict on each of the paper's claims computed from the numbers: paired (McNemar) tests on the same held-out
+/// problems for claims 1 and 2, the loss curves at equal FLOPs for claim 3.
 /// </summary>
 public static class DemoReport
 {
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>A relative difference in held-out loss below this is reported as inconclusive for claim 3 (the loss has no error bar here).</summary>
+    public const double LossTolerance = 0.01;
+
     public static string Write(DemoOptions o, int p, int r, int c, double verifyDiff, DemoRun rec, DemoRun? noCurr, DemoRun stat,
-        DemoEval recEval, DemoEval statEval, TimeSpan elapsed)
+        DemoEval recEval, DemoEval statEval, TimeSpan elapsed, double peakRssMb)
     {
-        var recs = recEval.ByRecurrence.Keys.ToList();
-        var (statAcc, statSe) = statEval.ByRecurrence[1];
+        var recs = recEval.Correct.Keys.ToList();
+        int at = TrainedRecurrence(recs, o.TrainRecurrence);
+        var (statAcc, statSe) = statEval.At(1);
+        var ops = recEval.Ops.Distinct().Order().ToList();
 
         // Plots.
         var accSeries = new List<LineSeries>
         {
-            new($"recurrent ({p},{r},{c})", recs.Select(x => (double)x).ToList(), recs.Select(x => recEval.ByRecurrence[x].Acc * 100).ToList(), recs.Select(x => recEval.ByRecurrence[x].Stderr * 100).ToList()),
-            new("static baseline (equal training FLOPs)", recs.Select(x => (double)x).ToList(), recs.Select(_ => statAcc * 100).ToList()),
+            new($"recurrent ({p},{r},{c})", recs.Select(x => (double)x).ToList(), recs.Select(x => recEval.At(x).Acc * 100).ToList(), recs.Select(x => recEval.At(x).Stderr * 100).ToList()),
+            new("static baseline (equal training FLOPs)", recs.Select(x => (double)x).ToList(), recs.Select(_ => statAcc * 100).ToList(), Dashed: true),
         };
+        foreach (var group in DifficultyGroups(ops, o.TrainOps))
+            accSeries.Add(new LineSeries($"recurrent, {group.Label}", recs.Select(x => (double)x).ToList(),
+                recs.Select(x => Mean(recEval, x, group.Ops) * 100).ToList()));
         AtomicFile.WriteAllBytes(Path.Combine(o.Out, "accuracy-vs-recurrence.png"),
-            LinePlot.Render("Held-out accuracy vs test recurrence", "test recurrence r", "accuracy (%)", accSeries, new PlotStyle(Log2X: true, YMin: 0)));
+            LinePlot.Render("Held-out accuracy vs test recurrence (± 1 SE)", "test recurrence r", "accuracy (%)", accSeries, new PlotStyle(Log2X: true, YMin: 0, YMax: 100)));
         var runs = new[] { rec, noCurr, stat }.Where(x => x is not null).Select(x => x!).ToList();
         AtomicFile.WriteAllBytes(Path.Combine(o.Out, "loss-vs-flops.png"),
             LinePlot.Render("Training loss vs cumulative training FLOPs", "training FLOPs", "training loss (nats/token)",
@@ -31,19 +43,35 @@ public static class DemoReport
         AtomicFile.WriteAllBytes(Path.Combine(o.Out, "val-loss-vs-flops.png"),
             LinePlot.Render("Held-out loss vs cumulative training FLOPs", "training FLOPs", "held-out loss (nats/token)",
                 runs.Select(x => new LineSeries(x.Label, x.Val.Select(t => t.Flops).ToList(), x.Val.Select(t => t.Loss).ToList())).ToList()));
+        var columns = new List<string> { "static" };
+        columns.AddRange(recs.Select(x => $"r={x}"));
+        var grid = new double[ops.Count, columns.Count];
+        for (int i = 0; i < ops.Count; i++)
+        {
+            grid[i, 0] = statEval.At(1, ops[i]) * 100;
+            for (int j = 0; j < recs.Count; j++) grid[i, j + 1] = recEval.At(recs[j], ops[i]) * 100;
+        }
+        AtomicFile.WriteAllBytes(Path.Combine(o.Out, "accuracy-heatmap.png"),
+            HeatMap.Render($"Held-out accuracy (%) by chain length and test recurrence (trained on {o.TrainOps.Min()}–{o.TrainOps.Max()} operations)",
+                "model and test recurrence", "operations in the chain", columns, ops.Select(k => o.TrainOps.Contains(k) ? $"{k}" : $"{k} (longer)").ToList(), grid));
 
-        var inv = CultureInfo.InvariantCulture;
+        var claim1 = PairedComparison.Of(recEval.Correct[recs[0]], recEval.Correct[at]);
+        var beyond = PairedComparison.Of(recEval.Correct[at], recEval.Correct[recs[^1]]);
+        var claim2 = PairedComparison.Of(statEval.Correct[1], recEval.Correct[at]);
+
         var sb = new StringBuilder();
-        sb.AppendLine($"# Deepen demo{(o.Quick ? " (--quick)" : "")}: retrofitted recurrence on the embedded base model");
+        sb.AppendLine($"# Deepen demo{(o.Quick ? " (--quick)" : "")}: retrofitted recurrence on the embedded base model (seed {o.Seed})");
         sb.AppendLine();
-        sb.AppendLine($"Base model `{o.BaseModel}` converted to a ({p},{r},{c}) recurrent model (conversion check max |Δlogit| = {verifyDiff.ToString("E2", inv)}), trained on");
-        sb.AppendLine($"{o.TrainProblems:N0} synthetic word problems with {string.Join(", ", o.Ops)} operations answered directly (`#### N`, no written steps: only");
-        sb.AppendLine($"depth of computation can help), evaluated on {recEval.Problems} held-out problems (a disjoint split). Recurrent run: {o.Steps} steps × {o.MicroBatch}×{o.SeqLen} tokens,");
-        sb.AppendLine($"1-sqrt curriculum to r̄ = {o.TrainRecurrence}, backprop depth {o.BackpropDepth}, Muon, bf16-mixed. The static baseline (the base model at its own depth)");
-        sb.AppendLine($"trained on the same data, optimizer and schedule for as many steps as the same training FLOPs allow (method.md §5.3). Total time {elapsed.TotalMinutes:F1} min on {o.Threads} threads.");
+        sb.AppendLine($"Base model `{o.BaseModel}` converted to a ({p},{r},{c}) recurrent model (conversion check max |Δlogit| = {verifyDiff.ToString("E2", Inv)}, adapter init {o.AdapterInit.ToString().ToLowerInvariant()}),");
+        sb.AppendLine($"trained on {o.TrainProblems:N0} chains of {o.TrainOps.Min()}–{o.TrainOps.Max()} operations modulo 10 (`Q: 7 +3 *9 -4 (mod 10)` → `A: 2`), answered directly with one digit, so only");
+        sb.AppendLine($"depth of computation can help; chance is 10 %. Evaluated on {recEval.Problems:N0} held-out chains of {ops.Min()}–{ops.Max()} operations (a disjoint split; longer chains than any trained).");
+        sb.AppendLine($"Recurrent run: {o.Steps} steps × {o.MicroBatch}×{o.SeqLen} tokens, 1-sqrt curriculum to r̄ = {o.TrainRecurrence}, backprop depth {o.BackpropDepth}, Muon, bf16-mixed,");
+        sb.AppendLine($"loss on {(o.LossOn == "answer" ? "the answer tokens only (`loss_on: answer`)" : "all tokens")}. The static baseline (the base at its own depth) trained on the same data, optimizer and schedule");
+        sb.AppendLine($"for as many steps as the same training FLOPs allow (method.md §5.3). Everything here was trained and evaluated live by this command;");
+        sb.AppendLine($"total {elapsed.TotalMinutes:F1} min on {o.Threads} threads, peak RSS {peakRssMb:F0} MB.");
         sb.AppendLine();
         sb.AppendLine("```");
-        sb.AppendLine($"deepen demo{(o.Quick ? " --quick" : "")} --out {o.Out}");
+        sb.AppendLine($"deepen demo{(o.Quick ? " --quick" : "")} --seed {o.Seed} --out {o.Out}");
         sb.AppendLine("```");
         sb.AppendLine();
         sb.AppendLine("## Training");
@@ -51,72 +79,129 @@ public static class DemoReport
         sb.AppendLine("| run | steps | training FLOPs | final held-out loss | time |");
         sb.AppendLine("|---|---|---|---|---|");
         foreach (var x in runs)
-            sb.AppendLine($"| {x.Label} | {x.Train.Count} | {x.TotalFlops.ToString("E3", inv)} | {(x.Val.Count > 0 ? x.Val[^1].Loss.ToString("F3", inv) : "-")} | {x.Seconds:F0} s |");
+            sb.AppendLine($"| {x.Label} | {x.Train.Count} | {x.TotalFlops.ToString("E3", Inv)} | {(x.Val.Count > 0 ? x.Val[^1].Loss.ToString("F3", Inv) : "-")} | {x.Seconds:F0} s |");
         sb.AppendLine();
         sb.AppendLine("![training loss vs FLOPs](loss-vs-flops.png)");
         sb.AppendLine();
         sb.AppendLine("![held-out loss vs FLOPs](val-loss-vs-flops.png)");
         sb.AppendLine();
-        sb.AppendLine("## Accuracy (exact match of the `#### N` answer)");
+        sb.AppendLine("## Accuracy (exact match of the answer digit; greedy)");
         sb.AppendLine();
-        sb.AppendLine("| model | test r | accuracy | ± stderr | " + string.Join(" | ", o.Ops.Select(k => $"{k} op{(k > 1 ? "s" : "")}")) + " |");
-        sb.AppendLine("|---|---|---|---|" + string.Concat(o.Ops.Select(_ => "---|")));
+        sb.AppendLine("| model | test r | accuracy | ± stderr | vs r = 1 (paired) |");
+        sb.AppendLine("|---|---|---|---|---|");
         foreach (var x in recs)
-            sb.AppendLine($"| recurrent | {x} | {recEval.ByRecurrence[x].Acc:P1} | {recEval.ByRecurrence[x].Stderr:P1} | " + string.Join(" | ", o.Ops.Select(k => recEval.ByOps[x].TryGetValue(k, out var v) ? v.ToString("P0", inv) : "-")) + " |");
-        sb.AppendLine($"| static | – | {statAcc:P1} | {statSe:P1} | " + string.Join(" | ", o.Ops.Select(k => statEval.ByOps[1].TryGetValue(k, out var v) ? v.ToString("P0", inv) : "-")) + " |");
+        {
+            var (a, s) = recEval.At(x);
+            var d = PairedComparison.Of(recEval.Correct[recs[0]], recEval.Correct[x]);
+            sb.AppendLine($"| recurrent | {x} | {a:P1} | {s:P1} | {(x == recs[0] ? "–" : Diff(d))} |");
+        }
+        sb.AppendLine($"| static | – | {statAcc:P1} | {statSe:P1} | |");
         sb.AppendLine();
         sb.AppendLine("![accuracy vs recurrence](accuracy-vs-recurrence.png)");
         sb.AppendLine();
+        sb.AppendLine("### By chain length (harder problems need more depth)");
+        sb.AppendLine();
+        sb.AppendLine($"Accuracy (%) by number of operations; rows marked *longer* are longer than any training chain. The last column is the paired gain of r = {at} over r = {recs[0]}.");
+        sb.AppendLine();
+        sb.AppendLine("| operations | problems | static | " + string.Join(" | ", recs.Select(x => $"r = {x}")) + $" | r = {at} − r = {recs[0]} |");
+        sb.AppendLine("|---|---|---|" + string.Concat(recs.Select(_ => "---|")) + "---|");
+        foreach (var k in ops)
+        {
+            var idx = Enumerable.Range(0, recEval.Problems).Where(i => recEval.Ops[i] == k).ToList();
+            var gain = PairedComparison.Of(idx.Select(i => recEval.Correct[recs[0]][i]).ToList(), idx.Select(i => recEval.Correct[at][i]).ToList());
+            sb.AppendLine($"| {k}{(o.TrainOps.Contains(k) ? "" : " (longer)")} | {idx.Count} | {Pct(statEval.At(1, k))} | " + string.Join(" | ", recs.Select(x => Pct(recEval.At(x, k)))) + $" | {Diff(gain)} |");
+        }
+        sb.AppendLine();
+        sb.AppendLine("![accuracy by chain length and recurrence](accuracy-heatmap.png)");
+        sb.AppendLine();
         sb.AppendLine("## The paper's claims at this scale");
         sb.AppendLine();
-        sb.AppendLine("Verdicts are computed from the numbers above; a difference within two standard errors is reported as inconclusive. Nothing here was tuned toward the claims.");
+        sb.AppendLine($"Verdicts are computed from the numbers above. Claims 1 and 2 compare two conditions on the same {recEval.Problems:N0} problems with McNemar's test:");
+        sb.AppendLine("of b problems only the second gets right and c only the first, the difference is (b − c)/N with standard error √(b + c)/N;");
+        sb.AppendLine("**held** beyond +2 SE, **refuted** beyond −2 SE, **inconclusive** between. Nothing here was tuned on the test problems.");
         sb.AppendLine();
-        sb.AppendLine("1. **Accuracy grows with test recurrence up to about the training recurrence.** " + ClaimRecurrence(recEval, o.TrainRecurrence));
-        sb.AppendLine("2. **At equal training FLOPs the recurrent model beats the non-recurrent baseline.** " + ClaimBaseline(recEval, o.TrainRecurrence, statAcc, statSe));
+        sb.AppendLine("1. **Accuracy grows with test recurrence up to about the training recurrence.** " + ClaimRecurrence(claim1, beyond, recs[0], at, recs[^1]));
+        sb.AppendLine("2. **At equal training FLOPs the recurrent model beats the non-recurrent baseline.** " + ClaimBaseline(claim2, at));
         sb.AppendLine("3. **The recurrence curriculum reaches the same loss with fewer FLOPs than training without it.** " + ClaimCurriculum(rec, noCurr));
         sb.AppendLine();
-        sb.AppendLine("Files: `runs/*/metrics.jsonl` (every step and validation), `runs/*/final/` (models), `data/` (problems and shards).");
+        sb.AppendLine("Files: `runs/*/metrics.jsonl` (every step and validation), `runs/*/final/` (models), `data/` (problems and shards), `samples-*.jsonl` (every problem at every recurrence).");
         var path = Path.Combine(o.Out, "report.md");
         AtomicFile.WriteAllText(path, sb.ToString());
         return path;
     }
 
-    private static IReadOnlyList<(double Flops, double Loss)> Smooth(IReadOnlyList<(double Flops, double Loss)> pts, int window = 5) =>
-        pts.Select((t, i) => (t.Flops, pts.Skip(Math.Max(0, i - window + 1)).Take(Math.Min(window, i + 1)).Average(x => x.Loss))).ToList();
+    /// <summary>The largest tested recurrence not above the training mean (the claims' "training recurrence").</summary>
+    public static int TrainedRecurrence(IReadOnlyList<int> tested, int train) =>
+        tested.Where(k => k <= train).DefaultIfEmpty(tested.Min()).Max();
 
-    private static string Verdict(double diff, double se) => Math.Abs(diff) <= 2 * se ? "inconclusive" : diff > 0 ? "held" : "did not hold";
-
-    private static string ClaimRecurrence(DemoEval e, int train)
+    private static IEnumerable<(string Label, IReadOnlyList<int> Ops)> DifficultyGroups(IReadOnlyList<int> ops, IReadOnlyList<int> trained)
     {
-        var (a1, s1) = e.ByRecurrence[1];
-        var at = e.ByRecurrence.Keys.Where(k => k <= train).Max();
-        var (aT, sT) = e.ByRecurrence[at];
-        var best = e.ByRecurrence.MaxBy(kv => kv.Value.Acc);
-        string verdict = Verdict(aT - a1, Math.Sqrt(s1 * s1 + sT * sT));
-        return $"**{Capitalise(verdict)}**: r = 1 gives {a1:P1}, r = {at} gives {aT:P1} (difference {(aT - a1) * 100:+0.0;-0.0} points, ±{2 * Math.Sqrt(s1 * s1 + sT * sT) * 100:F1} at 2 SE); the best test recurrence is r = {best.Key} ({best.Value.Acc:P1}).";
+        var inside = ops.Where(trained.Contains).ToList();
+        var longer = ops.Where(k => !trained.Contains(k)).ToList();
+        if (inside.Count >= 2)
+        {
+            int half = inside.Count / 2;
+            yield return ($"{inside[0]}–{inside[half - 1]} ops", inside.Take(half).ToList());
+            yield return ($"{inside[half]}–{inside[^1]} ops", inside.Skip(half).ToList());
+        }
+        else if (inside.Count == 1) yield return ($"{inside[0]} ops", inside);
+        if (longer.Count > 0) yield return ($"{longer[0]}–{longer[^1]} ops (longer than trained)", longer);
     }
 
-    private static string ClaimBaseline(DemoEval e, int train, double statAcc, double statSe)
+    private static double Mean(DemoEval e, int r, IReadOnlyList<int> ops)
     {
-        var at = e.ByRecurrence.Keys.Where(k => k <= train).Max();
-        var (a, s) = e.ByRecurrence[at];
-        string verdict = Verdict(a - statAcc, Math.Sqrt(s * s + statSe * statSe));
-        return $"**{Capitalise(verdict)}**: recurrent at r = {at} {a:P1} vs static {statAcc:P1} (difference {(a - statAcc) * 100:+0.0;-0.0} points, ±{2 * Math.Sqrt(s * s + statSe * statSe) * 100:F1} at 2 SE).";
+        var idx = Enumerable.Range(0, e.Problems).Where(i => ops.Contains(e.Ops[i])).ToList();
+        return idx.Count == 0 ? double.NaN : idx.Count(i => e.Correct[r][i]) / (double)idx.Count;
     }
 
-    private static string ClaimCurriculum(DemoRun curriculum, DemoRun? none)
+    private static string Pct(double v) => double.IsNaN(v) ? "-" : (v * 100).ToString("F0", Inv);
+
+    private static string Diff(PairedComparison d) =>
+        $"{d.Difference * 100:+0.0;-0.0;0.0} ± {d.StandardError * 100:F1} ({d.Verdict.ToString().ToLowerInvariant()})";
+
+    /// <summary>Claim 1: r = first vs the training recurrence, and whether it stays beyond.</summary>
+    public static string ClaimRecurrence(PairedComparison gain, PairedComparison beyond, int first, int at, int last)
+    {
+        string stays = last == at ? "" : beyond.Verdict switch
+        {
+            Verdict.Refuted => $" Beyond it, accuracy falls: r = {last} vs r = {at} {Diff(beyond)}.",
+            _ => $" Beyond it, accuracy stays: r = {last} vs r = {at} {Diff(beyond)}.",
+        };
+        return $"**{Name(gain.Verdict)}**: r = {first} gives {gain.AccuracyA:P1}, r = {at} gives {gain.AccuracyB:P1}; paired difference {Diff(gain)}, z = {gain.Z.ToString("F2", Inv)} " +
+            $"({gain.OnlyB} problems right only at r = {at}, {gain.OnlyA} only at r = {first}).{stays}";
+    }
+
+    /// <summary>Claim 2: the static baseline vs the recurrent model at the training recurrence.</summary>
+    public static string ClaimBaseline(PairedComparison d, int at) =>
+        $"**{Name(d.Verdict)}**: recurrent at r = {at} {d.AccuracyB:P1} vs static {d.AccuracyA:P1}; paired difference {Diff(d)}, z = {d.Z.ToString("F2", Inv)}.";
+
+    /// <summary>Claim 3: the curriculum run's final held-out loss against the no-curriculum run's at the same FLOPs.</summary>
+    public static string ClaimCurriculum(DemoRun curriculum, DemoRun? none)
     {
         if (none is null) return "Not tested in `--quick` (run the full demo).";
         if (curriculum.Val.Count == 0 || none.Val.Count < 2) return "Not enough validation points to compare.";
         var (f, loss) = curriculum.Val[^1];
         double noneAtF = Interpolate(none.Val, f);
+        var verdict = CurriculumVerdict(loss, noneAtF);
         double flopsNeeded = FlopsToReach(none.Val, loss);
-        string verdict = noneAtF > loss ? "held" : "did not hold";
         string reach = double.IsNaN(flopsNeeded)
             ? "the run without the curriculum never reached that loss"
             : $"the run without the curriculum needed {flopsNeeded:E2} FLOPs to reach it ({flopsNeeded / f:F2}× the curriculum's)";
-        return $"**{Capitalise(verdict)}**: with the curriculum the held-out loss is {loss:F3} after {f:E2} FLOPs; without it, {noneAtF:F3} at the same FLOPs; {reach}.";
+        return $"**{Name(verdict)}**: with the curriculum the held-out loss is {loss:F3} after {f:E2} FLOPs; without it, {noneAtF:F3} at the same FLOPs; {reach}. " +
+            $"(The loss has no error bar here: a relative difference under {LossTolerance:P0} is called inconclusive.)";
     }
+
+    /// <summary>Claim 3's verdict from the two losses at equal FLOPs.</summary>
+    public static Verdict CurriculumVerdict(double withCurriculum, double without)
+    {
+        double rel = (without - withCurriculum) / Math.Max(1e-12, Math.Abs(without));
+        return rel > LossTolerance ? Verdict.Held : rel < -LossTolerance ? Verdict.Refuted : Verdict.Inconclusive;
+    }
+
+    private static string Name(Verdict v) => v switch { Verdict.Held => "Held", Verdict.Refuted => "Refuted", _ => "Inconclusive" };
+
+    private static IReadOnlyList<(double Flops, double Loss)> Smooth(IReadOnlyList<(double Flops, double Loss)> pts, int window = 5) =>
+        pts.Select((t, i) => (t.Flops, pts.Skip(Math.Max(0, i - window + 1)).Take(Math.Min(window, i + 1)).Average(x => x.Loss))).ToList();
 
     private static double Interpolate(IReadOnlyList<(double Flops, double Loss)> curve, double f)
     {
@@ -141,6 +226,4 @@ public static class DemoReport
             }
         return double.NaN;
     }
-
-    private static string Capitalise(string s) => char.ToUpperInvariant(s[0]) + s[1..];
 }
