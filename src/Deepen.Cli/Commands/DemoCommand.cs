@@ -1,30 +1,48 @@
 using System.CommandLine;
 using Deepen;
+using Deepen.Conversion;
 using Deepen.Evaluation.Demo;
 
 namespace Deepen.Cli.Commands;
 
 /// <summary>
-/// <c>deepen demo [--quick] [--out DIR]</c>: the whole method on the shipped base model, offline
-/// (convert, curriculum training, equal-FLOPs static baseline, evaluation, report with plots).
+/// <c>deepen demo [--quick] [--seed S] [--out DIR]</c>: the whole method on the shipped base model, offline
+/// (convert, curriculum training, equal-FLOPs static baseline, evaluation, report with plots and a heat map).
 /// </summary>
 public static class DemoCommand
 {
     public static Command Create()
     {
         var quick = new Option<bool>("--quick") { Description = "A small run (under 3 minutes on 2 cores) that writes every artefact." };
-        var output = new Option<string?>("--out") { Description = "Output directory (default runs/demo or runs/demo-quick)." };
+        var output = new Option<string?>("--out") { Description = "Output directory (default runs/demo or runs/demo-quick; with --seed S ≠ 0, runs/demo-seedS)." };
         var baseModel = new Option<string?>("--base") { Description = "Base model to retrofit (default: models/tiny-base of this repository)." };
+        var seed = new Option<long>("--seed") { Description = "Seed of every random choice: training and test problems, adapter init, data order, recurrence noise.", DefaultValueFactory = _ => 0 };
+        var adapter = new Option<string>("--adapter-init") { Description = "default (the paper's) or identity ([0 | I]: the state is ignored at first).", DefaultValueFactory = _ => "default" };
+        var lossOn = new Option<string>("--loss-on") { Description = "answer (the answer tokens only) or all (every token).", DefaultValueFactory = _ => "answer" };
         var threads = new Option<int>("--threads") { Description = "Torch threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var cmd = new Command("demo", "Run the retrofitted-recurrence method end to end on the embedded base model and write a report.") { quick, output, baseModel, threads };
+        adapter.AcceptOnlyFromAmong("default", "identity");
+        lossOn.AcceptOnlyFromAmong("answer", "all");
+        var cmd = new Command("demo", "Run the retrofitted-recurrence method end to end on the embedded base model and write a report.")
+            { quick, output, baseModel, seed, adapter, lossOn, threads };
         cmd.Handle(parse =>
         {
             bool q = parse.GetValue(quick);
+            long s = parse.GetValue(seed);
             var model = parse.GetValue(baseModel) ?? FindBaseModel();
             using var interrupt = new GracefulInterrupt(Console.Error.WriteLine);
-            var outDir = Path.GetFullPath(parse.GetValue(output) ?? (q ? "runs/demo-quick" : "runs/demo"));
+            var name = (q ? "runs/demo-quick" : "runs/demo") + (s != 0 ? $"-seed{s}" : "");
+            var outDir = Path.GetFullPath(parse.GetValue(output) ?? name);
             var options = q ? DemoOptions.QuickRun(model, outDir) : DemoOptions.Full(model, outDir);
-            var report = DemoRecipe.Run(options with { Threads = parse.GetValue(threads), Cancel = interrupt.Token });
+            var report = ConsoleProgress.Run((log, progress) => DemoRecipe.Run(options with
+            {
+                Seed = s,
+                AdapterInit = parse.GetValue(adapter) == "identity" ? AdapterInit.Identity : AdapterInit.Default,
+                LossOn = parse.GetValue(lossOn)!,
+                Threads = parse.GetValue(threads),
+                Log = log,
+                Progress = progress,
+                Cancel = interrupt.Token,
+            }));
             Console.WriteLine($"report: {report}");
         });
         return cmd;

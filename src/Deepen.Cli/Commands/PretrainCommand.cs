@@ -25,11 +25,13 @@ public static class PretrainCommand
             var options = PretrainConfigFile.Load(parse.GetValue(config)!, overrides);
             if (parse.GetValue(shipTo) is { } s) options = options with { ShipTo = Path.GetFullPath(s) };
             using var interrupt = new GracefulInterrupt(Console.Error.WriteLine);
-            var result = PretrainRecipe.Run(options with
+            var result = ConsoleProgress.Run((log, progress) => PretrainRecipe.Run(options with
             {
+                Log = log,
+                Progress = (step, total) => progress("pretrain", step, total),
                 Cancel = interrupt.Token,
                 CommandLine = "deepen " + string.Join(' ', parse.Tokens.Select(t => t.Value)),
-            });
+            }));
             if (result.Stopped)
             {
                 Console.Error.WriteLine($"stopped after step {result.StepsDone}: {result.Reason}");

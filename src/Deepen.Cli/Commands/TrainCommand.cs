@@ -96,15 +96,18 @@ public static class TrainCommand
         Action<string> say = rank0 ? Console.Error.WriteLine : _ => { };
         using var interrupt = new GracefulInterrupt(say, rankOfMpiJob: DistributedLaunch.UnderMpirun ? ranks.Rank : null);
         var prefix = DistributedLaunch.UnderMpirun ? $"mpirun -n {ranks.WorldSize} " : "";
-        var result = RunTrainer(trainConfig, new TrainRunOptions
+        // A redrawn bar on a terminal (rank 0); redirected output keeps the one line per step, which already carries the ETA.
+        bool bar = rank0 && ConsoleProgress.Interactive;
+        var result = ConsoleProgress.Run((log, progress) => RunTrainer(trainConfig, new TrainRunOptions
         {
             Resume = resume,
             KillAfterStep = killAfter,
-            Log = Console.WriteLine,
+            Log = bar ? log : Console.WriteLine,
+            Progress = bar ? (step, total) => progress("train", step, total) : null,
             Cancel = interrupt.Token,
             CommandLine = prefix + "deepen " + string.Join(' ', parse.Tokens.Select(t => Quote(t.Value))),
             Collective = ranks,
-        });
+        }));
 
         if (!result.Stopped)
         {

@@ -12,7 +12,7 @@ public static class PretrainConfigFile
 {
     public static readonly string[] Keys =
     [
-        "corpus", "vocab_size", "tokenizer_max_bytes", "math_count", "math_ops", "math_seed",
+        "corpus", "vocab_size", "tokenizer_max_bytes", "math_count", "math_ops", "math_seed", "chain_count", "chain_ops", "chain_seed",
         "layers", "hidden_size", "heads", "kv_heads", "intermediate_size", "max_positions", "rope_theta", "init_seed", "ship_to",
     ];
 
@@ -55,6 +55,9 @@ public static class PretrainConfigFile
                 MathCount = I("math_count", 12_000),
                 MathOps = SyntheticMath.ParseOps(S("math_ops", "1-8")),
                 MathSeed = (ulong)I("math_seed", 1),
+                ChainCount = I("chain_count", 0),
+                ChainOps = ModChain.ParseOps(S("chain_ops", "1-8")),
+                ChainSeed = (ulong)I("chain_seed", 3),
                 Shape = new ModelConfig
                 {
                     ModelType = "llama", VocabSize = 1, HiddenSize = d, IntermediateSize = I("intermediate_size", 768), NumLayers = I("layers", 8),

@@ -20,6 +20,10 @@ public sealed record PretrainOptions
     public int MathCount { get; init; } = 12_000;
     public IReadOnlyList<int> MathOps { get; init; } = [1, 2, 3, 4, 5, 6, 7, 8];
     public ulong MathSeed { get; init; } = 1;
+    /// <summary>Chains of operations modulo 10 (<see cref="ModChain"/>, train split) mixed into the training text; 0 = none.</summary>
+    public int ChainCount { get; init; }
+    public IReadOnlyList<int> ChainOps { get; init; } = [1, 2, 3, 4, 5, 6, 7, 8];
+    public ulong ChainSeed { get; init; } = 3;
     /// <summary>The architecture; its vocabulary, BOS and EOS come from the trained tokenizer.</summary>
     public required ModelConfig Shape { get; init; }
     public long InitSeed { get; init; }
@@ -29,6 +33,8 @@ public sealed record PretrainOptions
     public required TrainConfig Train { get; init; }
     public string? CommandLine { get; init; }
     public Action<string> Log { get; init; } = Console.WriteLine;
+    /// <summary>Training progress (step, max_steps), for a progress bar.</summary>
+    public Action<long, long>? Progress { get; init; }
     public CancellationToken Cancel { get; init; }
 }
 
@@ -66,12 +72,21 @@ public static class PretrainRecipe
             SyntheticMath.WriteJsonl(mathFile, SyntheticMath.Generate(new SyntheticMathOptions { Count = o.MathCount, Ops = o.MathOps, Seed = o.MathSeed }));
         }
 
-        string proseData = Path.Combine(work, "data", "prose"), mathData = Path.Combine(work, "data", "math");
+        var chainFile = Path.Combine(work, "chain-train.jsonl");
+        if (o.ChainCount > 0 && !File.Exists(chainFile))
+        {
+            o.Log($"[2/6] chains mod 10: {o.ChainCount} problems, ops {string.Join(",", o.ChainOps)}, seed {o.ChainSeed}");
+            ModChain.WriteJsonl(chainFile, ModChain.Generate(new ModChainOptions { Count = o.ChainCount, Ops = o.ChainOps, Seed = o.ChainSeed, Distinct = false }));
+        }
+
+        string proseData = Path.Combine(work, "data", "prose"), mathData = Path.Combine(work, "data", "math"), chainData = Path.Combine(work, "data", "chain");
         using (var tok = TextTokenizer.FromDirectory(tokDir))
         {
             Prepare(proseData, o.Corpus, DocumentSplit.Paragraph, o, tok, "[3/6] prose");
             Prepare(mathData, [mathFile], DocumentSplit.File, o, tok, "[3/6] math");
+            if (o.ChainCount > 0) Prepare(chainData, [chainFile], DocumentSplit.File, o, tok, "[3/6] chains");
         }
+        var parts = o.ChainCount > 0 ? new[] { proseData, mathData, chainData } : [proseData, mathData];
 
         var init = Path.Combine(work, "init");
         if (!File.Exists(Path.Combine(init, HfConfig.FileName)))
@@ -83,13 +98,13 @@ public static class PretrainRecipe
         var train = o.Train with
         {
             Model = init,
-            TrainData = [Path.Combine(proseData, DataPreparer.TrainFile), Path.Combine(mathData, DataPreparer.TrainFile)],
-            ValData = [Path.Combine(proseData, DataPreparer.ValFile), Path.Combine(mathData, DataPreparer.ValFile)],
+            TrainData = parts.Select(d => Path.Combine(d, DataPreparer.TrainFile)).ToList(),
+            ValData = parts.Select(d => Path.Combine(d, DataPreparer.ValFile)).ToList(),
             Curriculum = "none",
         };
         o.Log("[5/6] training");
         bool resume = new CheckpointManager(work, train.KeepLast).Complete().Count > 0;
-        var result = Trainer.Run(train, new TrainRunOptions { Log = o.Log, Cancel = o.Cancel, Resume = resume ? "auto" : null, CommandLine = o.CommandLine });
+        var result = Trainer.Run(train, new TrainRunOptions { Log = o.Log, Progress = o.Progress, Cancel = o.Cancel, Resume = resume ? "auto" : null, CommandLine = o.CommandLine });
         if (result.Stopped) return result;
 
         o.Log($"[6/6] shipping {o.ShipTo}");
