@@ -49,7 +49,9 @@ public static class ConvertCommand
                 MeanRecurrence = parse.GetValue(meanRec),
                 MeanBackpropDepth = parse.GetValue(backprop),
             };
-            var result = Retrofitter.Convert(options, line => Console.WriteLine(line));
+            bool bar = ConsoleProgress.Interactive;
+            var result = ConsoleProgress.Run((log, progress) => Retrofitter.Convert(
+                bar ? options with { Progress = (done, total) => progress("convert", done, total) } : options, line => log(line)));
             var peakMb = Process.GetCurrentProcess().PeakWorkingSet64 / (1024.0 * 1024);
             Console.WriteLine($"wrote {Path.GetFullPath(options.Out)} ({result.Config.PreludeLayers},{result.Config.CoreLayers},{result.Config.CodaLayers}) " +
                               $"in {result.Elapsed.TotalSeconds:F1} s, peak RSS {peakMb:F0} MiB");

@@ -93,9 +93,12 @@ public static class EvalCommand
                 Plots = !parse.GetValue(noPlot),
                 Log = line => Console.Error.WriteLine(line),
             };
+            bool bar = ConsoleProgress.Interactive;
             var models = ModelSweep.Label(parse.GetValue(model) ?? [], parse.GetValue(label));
 
-            var sweep = ModelSweep.Run(models, taskName, taskOptions, options);
+            // On a terminal a redrawn bar per pass replaces the per-batch lines; redirected output keeps them.
+            var sweep = ConsoleProgress.Run((log, progress) => ModelSweep.Run(models, taskName, taskOptions,
+                bar ? options with { Log = line => { if (!line.Contains(" requests (", StringComparison.Ordinal)) log(line); }, Progress = progress } : options));
 
             foreach (var t in sweep.Tasks)
             {

@@ -25,6 +25,8 @@ public sealed record ConvertOptions(string From, string Out, LayerPlan Plan)
     public int MeanRecurrence { get; init; } = 32;
     public int MeanBackpropDepth { get; init; } = 8;
     public double Tolerance { get; init; } = 1e-4;
+    /// <summary>Tensors written so far and in all, after each one (for a progress bar).</summary>
+    public Action<long, long>? Progress { get; init; }
 }
 
 /// <summary>The outcome of a conversion: the config written and, with verification, the max |Δlogit|.</summary>
@@ -96,7 +98,8 @@ public static class Retrofitter
 
         Tensor Produce(string name)
         {
-            if (++written % 16 == 0) log?.Invoke($"  {written}/{specs.Count} tensors");
+            if (++written % 16 == 0 && o.Progress is null) log?.Invoke($"  {written}/{specs.Count} tensors");
+            o.Progress?.Invoke(written, specs.Count);
             switch (name)
             {
                 case "transformer.wte.weight": return Src("model.embed_tokens.weight");

@@ -18,6 +18,9 @@ public sealed record EvalRunOptions
     /// <summary>Receives one progress line per model batch and per finished task.</summary>
     public Action<string>? Log { get; init; }
 
+    /// <summary>Progress of each pass as (stage, requests done, requests), for a progress bar.</summary>
+    public Action<string, long, long>? Progress { get; init; }
+
     /// <summary>Run information for the report (model, options, seed, ...).</summary>
     public IReadOnlyDictionary<string, string>? Info { get; init; }
 }
@@ -100,7 +103,11 @@ public static class EvalRunner
                     {
                         progress.Begin(pass++);
                         var run = RunTask(task, requests[task.Name], model, r, options.BatchSize,
-                            (done, total) => options.Log?.Invoke($"{prefix}{task.Name} r={r}: {done}/{total} requests ({progress.Describe(done, total)})"));
+                            (done, total) =>
+                            {
+                                options.Log?.Invoke($"{prefix}{task.Name} r={r}: {done}/{total} requests ({progress.Describe(done, total)})");
+                                options.Progress?.Invoke($"eval {prefix}{task.Name} r={r}", done, total);
+                            });
                         run = m.Label is null ? run : run with { Model = m.Label, Points = run.Points.Select(p => p with { Model = m.Label }).ToList() };
                         sweep.Add(run.Points);
                         samples?.Append(run);

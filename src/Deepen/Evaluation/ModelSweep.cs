@@ -43,6 +43,9 @@ public sealed record ModelSweepOptions
 
     /// <summary>Receives progress lines (with the time estimate) and per-pass results.</summary>
     public Action<string>? Log { get; init; }
+
+    /// <summary>Progress of each pass as (stage, done, total), for a progress bar.</summary>
+    public Action<string, long, long>? Progress { get; init; }
 }
 
 /// <summary>
@@ -201,7 +204,7 @@ public static class ModelSweep
         }).ToList();
         return EvalRunner.Run([task], evalModels, new EvalRunOptions
         {
-            BatchSize = options.BatchSize, OutputDir = options.OutputDir, Plots = options.Plots, Log = options.Log, Info = info,
+            BatchSize = options.BatchSize, OutputDir = options.OutputDir, Plots = options.Plots, Log = options.Log, Progress = options.Progress, Info = info,
         });
     }
 

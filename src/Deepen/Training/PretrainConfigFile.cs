@@ -12,7 +12,7 @@ public static class PretrainConfigFile
 {
     public static readonly string[] Keys =
     [
-        "corpus", "vocab_size", "tokenizer_max_bytes", "math_count", "math_ops", "math_seed", "chain_count", "chain_ops", "chain_seed",
+        "corpus", "vocab_size", "tokenizer_max_bytes", "math_count", "math_ops", "math_seed", "chain_count", "chain_ops", "chain_seed", "chain_worked_fraction", "init_from", "holdout",
         "layers", "hidden_size", "heads", "kv_heads", "intermediate_size", "max_positions", "rope_theta", "init_seed", "ship_to",
     ];
 
@@ -42,6 +42,7 @@ public static class PretrainConfigFile
             var train = TrainConfigFile.Load(trainYaml, trainOverrides) with { Model = "(made by pretrain)", TrainData = ["(made by pretrain)"] };
             string S(string k, string d) => p.TryGetValue(k, out var v) ? v.ToString() : d;
             int I(string k, int d) => p.TryGetValue(k, out var v) ? ParseInt(path, k, v.ToString()) : d;
+            double D(string k, double d) => p.TryGetValue(k, out var v) ? ParseFraction(path, k, v.ToString()) : d;
             var corpus = p.TryGetValue("corpus", out var cn)
                 ? (cn is YamlSequenceNode seq ? seq.Children.Select(x => x.ToString()).ToList() : [cn.ToString()])
                 : ["../shared/data/corpus"];
@@ -58,6 +59,9 @@ public static class PretrainConfigFile
                 ChainCount = I("chain_count", 0),
                 ChainOps = ModChain.ParseOps(S("chain_ops", "1-8")),
                 ChainSeed = (ulong)I("chain_seed", 3),
+                ChainWorkedFraction = D("chain_worked_fraction", 0),
+                InitFrom = p.ContainsKey("init_from") ? Path.GetFullPath(S("init_from", "")) : null,
+                HoldoutFraction = D("holdout", 0.02),
                 Shape = new ModelConfig
                 {
                     ModelType = "llama", VocabSize = 1, HiddenSize = d, IntermediateSize = I("intermediate_size", 768), NumLayers = I("layers", 8),
@@ -71,6 +75,10 @@ public static class PretrainConfigFile
         }
         finally { File.Delete(trainYaml); }
     }
+
+    private static double ParseFraction(string path, string key, string text) =>
+        double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var v) && v >= 0 && v <= 1
+            ? v : throw new DeepenException($"{path}: pretrain.{key} is '{text}'; expected a fraction in [0, 1].");
 
     private static int ParseInt(string path, string key, string text) =>
         int.TryParse(text.Replace("_", ""), out var v) ? v : throw new DeepenException($"{path}: pretrain.{key} is '{text}'; expected an integer.");

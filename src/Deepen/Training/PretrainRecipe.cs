@@ -24,6 +24,12 @@ public sealed record PretrainOptions
     public int ChainCount { get; init; }
     public IReadOnlyList<int> ChainOps { get; init; } = [1, 2, 3, 4, 5, 6, 7, 8];
     public ulong ChainSeed { get; init; } = 3;
+    /// <summary>The fraction of chains shown with worked steps (the one-step operation as text).</summary>
+    public double ChainWorkedFraction { get; init; }
+    /// <summary>A plain HF model to continue instead of a random init (its tokenizer is used; no tokenizer is trained).</summary>
+    public string? InitFrom { get; init; }
+    /// <summary>Fraction of each part's rows held out for validation.</summary>
+    public double HoldoutFraction { get; init; } = 0.02;
     /// <summary>The architecture; its vocabulary, BOS and EOS come from the trained tokenizer.</summary>
     public required ModelConfig Shape { get; init; }
     public long InitSeed { get; init; }
@@ -54,10 +60,17 @@ public static class PretrainRecipe
         if (string.IsNullOrEmpty(work)) throw new DeepenException("out: give the pretraining run directory.");
         foreach (var c in o.Corpus)
             if (!File.Exists(c) && !Directory.Exists(c)) throw new DeepenException($"--corpus {c}: not found (the default is ../shared/data/corpus).");
+        if (o.InitFrom is not null && !File.Exists(Path.Combine(o.InitFrom, HfConfig.FileName)))
+            throw new DeepenException($"pretrain.init_from: {o.InitFrom} has no {HfConfig.FileName}; expected a plain HF model directory to continue from.");
+        if (o.Corpus.Count == 0 && o.MathCount == 0 && o.ChainCount == 0)
+            throw new DeepenException("pretrain: no data; give a corpus, math_count or chain_count.");
+        if (o.InitFrom is null && o.Corpus.Count == 0)
+            throw new DeepenException("pretrain.corpus: empty; a model trained from scratch needs prose for its tokenizer (or continue one with init_from).");
         Directory.CreateDirectory(work);
 
-        var tokDir = Path.Combine(work, "tokenizer");
-        if (!File.Exists(Path.Combine(tokDir, "tokenizer.json")))
+        // (1) the tokenizer: trained on the prose, or the one of the model being continued
+        var tokDir = o.InitFrom ?? Path.Combine(work, "tokenizer");
+        if (o.InitFrom is null && !File.Exists(Path.Combine(tokDir, "tokenizer.json")))
         {
             o.Log($"[1/6] tokenizer: BPE, vocabulary {o.VocabSize}, on {string.Join(", ", o.Corpus)}");
             var texts = CorpusSample.Read(o.Corpus, o.TokenizerMaxBytes);
@@ -65,41 +78,46 @@ public static class PretrainRecipe
             AtomicDirectory.Write(tokDir, overwrite: true, tmp => HfTokenizerFiles.Save(bpe, tmp, new HfTokenizerFileOptions { ModelMaxLength = o.Shape.MaxPositionEmbeddings }));
         }
 
+        // (2) synthetic problems
         var mathFile = Path.Combine(work, "math-train.jsonl");
-        if (!File.Exists(mathFile))
+        if (o.MathCount > 0 && !File.Exists(mathFile))
         {
             o.Log($"[2/6] synthetic math: {o.MathCount} problems, ops {string.Join(",", o.MathOps)}, seed {o.MathSeed}");
             SyntheticMath.WriteJsonl(mathFile, SyntheticMath.Generate(new SyntheticMathOptions { Count = o.MathCount, Ops = o.MathOps, Seed = o.MathSeed }));
         }
-
         var chainFile = Path.Combine(work, "chain-train.jsonl");
         if (o.ChainCount > 0 && !File.Exists(chainFile))
         {
-            o.Log($"[2/6] chains mod 10: {o.ChainCount} problems, ops {string.Join(",", o.ChainOps)}, seed {o.ChainSeed}");
-            ModChain.WriteJsonl(chainFile, ModChain.Generate(new ModChainOptions { Count = o.ChainCount, Ops = o.ChainOps, Seed = o.ChainSeed, Distinct = false }));
+            o.Log($"[2/6] chains mod 10: {o.ChainCount} problems, ops {string.Join(",", o.ChainOps)}, {o.ChainWorkedFraction:P0} with worked steps, seed {o.ChainSeed}");
+            ModChain.WriteJsonl(chainFile, ModChain.Generate(new ModChainOptions
+            {
+                Count = o.ChainCount, Ops = o.ChainOps, Seed = o.ChainSeed, Distinct = false, WorkedFraction = o.ChainWorkedFraction,
+            }));
         }
 
-        string proseData = Path.Combine(work, "data", "prose"), mathData = Path.Combine(work, "data", "math"), chainData = Path.Combine(work, "data", "chain");
+        // (3) token shards with held-out splits, one folder per part of the mix
+        var parts = new List<(string Name, string Dir)>();
         using (var tok = TextTokenizer.FromDirectory(tokDir))
         {
-            Prepare(proseData, o.Corpus, DocumentSplit.Paragraph, o, tok, "[3/6] prose");
-            Prepare(mathData, [mathFile], DocumentSplit.File, o, tok, "[3/6] math");
-            if (o.ChainCount > 0) Prepare(chainData, [chainFile], DocumentSplit.File, o, tok, "[3/6] chains");
+            if (o.Corpus.Count > 0) parts.Add(("prose", Prepare(Path.Combine(work, "data", "prose"), o.Corpus, DocumentSplit.Paragraph, o, tok, "[3/6] prose")));
+            if (o.MathCount > 0) parts.Add(("synthetic math", Prepare(Path.Combine(work, "data", "math"), [mathFile], DocumentSplit.File, o, tok, "[3/6] math")));
+            if (o.ChainCount > 0) parts.Add(("chains mod 10", Prepare(Path.Combine(work, "data", "chain"), [chainFile], DocumentSplit.File, o, tok, "[3/6] chains")));
         }
-        var parts = o.ChainCount > 0 ? new[] { proseData, mathData, chainData } : [proseData, mathData];
 
-        var init = Path.Combine(work, "init");
-        if (!File.Exists(Path.Combine(init, HfConfig.FileName)))
+        // (4) the starting point: a random model, or the model being continued
+        var init = o.InitFrom ?? Path.Combine(work, "init");
+        if (o.InitFrom is null && !File.Exists(Path.Combine(init, HfConfig.FileName)))
         {
             var made = ModelFactory.CreatePlain(o.Shape, tokDir, init, o.InitSeed);
             o.Log($"[4/6] random model: {made.NumLayers} layers, d {made.HiddenSize}, heads {made.NumHeads}/{made.NumKvHeads}, FFN {made.IntermediateSize}, vocab {made.VocabSize}");
         }
+        else if (o.InitFrom is not null) o.Log($"[4/6] continuing {o.InitFrom}");
 
         var train = o.Train with
         {
             Model = init,
-            TrainData = parts.Select(d => Path.Combine(d, DataPreparer.TrainFile)).ToList(),
-            ValData = parts.Select(d => Path.Combine(d, DataPreparer.ValFile)).ToList(),
+            TrainData = parts.Select(x => Path.Combine(x.Dir, DataPreparer.TrainFile)).ToList(),
+            ValData = parts.Select(x => Path.Combine(x.Dir, DataPreparer.ValFile)).ToList(),
             Curriculum = "none",
         };
         o.Log("[5/6] training");
@@ -108,35 +126,37 @@ public static class PretrainRecipe
         if (result.Stopped) return result;
 
         o.Log($"[6/6] shipping {o.ShipTo}");
-        Ship(result.FinalDir, o, proseData, mathData, clock.Elapsed);
+        Ship(result.FinalDir, o, parts, clock.Elapsed);
         return result with { FinalDir = Path.GetFullPath(o.ShipTo) };
     }
 
-    private static void Prepare(string dir, IReadOnlyList<string> inputs, DocumentSplit split, PretrainOptions o, TextTokenizer tok, string what)
+    private static string Prepare(string dir, IReadOnlyList<string> inputs, DocumentSplit split, PretrainOptions o, TextTokenizer tok, string what)
     {
-        if (File.Exists(Path.Combine(dir, DataPreparer.ManifestFile))) return;
+        if (File.Exists(Path.Combine(dir, DataPreparer.ManifestFile))) return dir;
         o.Log($"{what}: tokenizing {string.Join(", ", inputs)} into rows of {o.Train.SeqLen + 1}");
         DataPreparer.Prepare(new DataPrepareOptions
         {
             Inputs = inputs, OutDir = dir, SeqLen = o.Train.SeqLen, Sources = new DocumentSourceOptions(DocSplit: split),
-            HoldoutFraction = 0.02, Seed = o.Train.Seed, Log = o.Log,
+            HoldoutFraction = o.HoldoutFraction, Seed = o.Train.Seed, Log = o.Log,
         }, tok);
+        return dir;
     }
 
-    private static void Ship(string finalDir, PretrainOptions o, string proseData, string mathData, TimeSpan elapsed)
+    private static void Ship(string finalDir, PretrainOptions o, IReadOnlyList<(string Name, string Dir)> parts, TimeSpan elapsed)
     {
         using var model = HfModel.Load(finalDir, ScalarType.Float32);
         var trainable = new PlainTrainable(model, HfConfig.ReadJson(finalDir));
-        double Held(string data) => Validation.Run(trainable, [Path.Combine(data, DataPreparer.ValFile)], [1], 8, 0, o.Train.Seed, null, null).Values.Single().Loss;
-        double prose = Held(proseData), math = Held(mathData);
+        var held = parts.Select(x => (x.Name, Validation.Run(trainable, [Path.Combine(x.Dir, DataPreparer.ValFile)], [1], 8, 0, o.Train.Seed, null, null).Values.Single().Loss)).ToList();
         using var tok = TextTokenizer.FromDirectory(finalDir);
-        var prompts = new[]
+        using var inference = InferenceModel.For(model, "tiny-base");
+        var chains = o.ChainCount > 0 ? ChainAccuracy(inference, tok, o) : null;
+        var prompts = new List<string>
         {
             "It is a truth universally acknowledged",
             "The State of the Union",
             "Question: Mia has 12 apples. She buys 7 more. How many apples does Mia have now?\nAnswer:",
         };
-        using var inference = InferenceModel.For(model, "tiny-base");
+        if (o.ChainCount > 0) prompts.AddRange(["Q: 6 -2 *3 +5 (mod 10)\nWork:", "Q: 6 -2 *3 +5 (mod 10)\nA:"]);
         var generator = new Deepen.Inference.Generator(inference, tok);
         var samples = prompts.Select(p => (p, generator.Generate([p], new GenerationOptions { MaxNewTokens = 48 }).Single().Text)).ToList();
         long parameters = model.parameters().Sum(p => p.numel());
@@ -144,22 +164,33 @@ public static class PretrainRecipe
         {
             trainable.WriteInto(tmp, ScalarType.BFloat16);
             RecurrentCheckpoint.CopyCompanions(finalDir, tmp);
-            File.WriteAllText(Path.Combine(tmp, "README.md"), ModelCard(o, model.Config, parameters, prose, math, samples, elapsed));
+            File.WriteAllText(Path.Combine(tmp, "README.md"), ModelCard(o, model.Config, parameters, held, chains, samples, elapsed));
         });
-        o.Log($"held-out loss: prose {prose:F3}, math {math:F3} (nats/token)");
+        o.Log("held-out loss: " + string.Join(", ", held.Select(h => $"{h.Name} {h.Item2:F3}")) + " (nats/token)");
     }
 
-    private static string ModelCard(PretrainOptions o, ModelConfig c, long parameters, double prose, double math,
-        IReadOnlyList<(string Prompt, string Completion)> samples, TimeSpan elapsed)
+    /// <summary>Direct-answer accuracy on validation-split chains of 1–12 operations (100 asked for per length), by length.</summary>
+    private static IReadOnlyList<(int Ops, int Count, double Acc)> ChainAccuracy(InferenceModel model, TextTokenizer tok, PretrainOptions o)
+    {
+        var problems = ModChain.Generate(new ModChainOptions { Count = 1200, Ops = Enumerable.Range(1, 12).ToList(), Seed = o.ChainSeed + 1, Split = ChainSplit.Validation }).ToList();
+        var docs = problems.Select((p, i) => new Evaluation.Tasks.ChainDoc(i, p.Question, p.Answer, p.Ops)).ToList();
+        var task = new Evaluation.Tasks.ChainTask("chain", docs);
+        var run = Evaluation.EvalRunner.RunTask(task, new ModelLanguageModel(model, tok, new ModelLanguageModelOptions { BatchSize = 64 }), 1, batchSize: 64);
+        return run.Samples.GroupBy(x => docs[x.Doc].Ops).OrderBy(g => g.Key)
+            .Select(g => (g.Key, g.Count(), g.Average(x => x.Scores[Evaluation.Tasks.ChainTask.Accuracy]))).ToList();
+    }
+
+    private static string ModelCard(PretrainOptions o, ModelConfig c, long parameters, IReadOnlyList<(string Name, double Loss)> held,
+        IReadOnlyList<(int Ops, int Count, double Acc)>? chains, IReadOnlyList<(string Prompt, string Completion)> samples, TimeSpan elapsed)
     {
         var t = o.Train;
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
         sb.AppendLine("# tiny-base: Deepen's own small base model");
         sb.AppendLine();
-        sb.AppendLine("A plain Llama pretrained from scratch by Deepen on public-domain English prose mixed with synthetic");
-        sb.AppendLine("grade-school word problems, so that the retrofitted-recurrence method can be shown end to end offline.");
-        sb.AppendLine("It is a small model trained briefly on a few million tokens: fluent-ish locally, not knowledgeable.");
+        sb.AppendLine("A plain Llama pretrained by Deepen on public-domain English prose and synthetic problems, so that the");
+        sb.AppendLine("retrofitted-recurrence method can be shown end to end offline. It is a small model trained briefly on a few");
+        sb.AppendLine("million tokens: fluent-ish locally, not knowledgeable.");
         sb.AppendLine();
         sb.AppendLine("## How it was made");
         sb.AppendLine();
@@ -167,19 +198,35 @@ public static class PretrainRecipe
         sb.AppendLine(o.CommandLine ?? "deepen pretrain --config configs/tiny-base.yaml");
         sb.AppendLine("```");
         sb.AppendLine();
-        sb.AppendLine($"- Tokenizer: byte-level BPE, vocabulary {c.VocabSize}, digits split one per token, trained by `deepen tokenizer train` on {string.Join(", ", o.Corpus.Select(Path.GetFileName))} (at most {o.TokenizerMaxBytes:N0} bytes).");
-        sb.AppendLine($"- Data: the prose corpus (`../shared/data/corpus`: State of the Union addresses, the Brown corpus, Austen, Moby-Dick; public domain or redistributable) split into paragraphs, plus {o.MathCount:N0} synthetic word problems (`deepen data synth-math`, train split, worked steps, {o.MathOps.Min()}–{o.MathOps.Max()} operations, seed {o.MathSeed}) as `Question: …\\nAnswer: …` text; packed into rows of {t.SeqLen + 1} tokens; 2 % of rows of each held out.");
+        if (o.InitFrom is not null)
+            sb.AppendLine($"- Continued from `{Path.GetFileName(o.InitFrom.TrimEnd('/'))}` (its own card says how that was made); its tokenizer and architecture are kept.");
+        else
+            sb.AppendLine($"- Tokenizer: byte-level BPE, vocabulary {c.VocabSize}, digits split one per token, trained by `deepen tokenizer train` on {string.Join(", ", o.Corpus.Select(Path.GetFileName))} (at most {o.TokenizerMaxBytes:N0} bytes).");
+        var mix = new List<string>();
+        if (o.Corpus.Count > 0) mix.Add("the prose corpus (`../shared/data/corpus`: State of the Union addresses, the Brown corpus, Austen, Moby-Dick; public domain or redistributable) split into paragraphs");
+        if (o.MathCount > 0) mix.Add($"{o.MathCount:N0} synthetic word problems (`deepen data synth-math`, train split, worked steps, {o.MathOps.Min()}–{o.MathOps.Max()} operations, seed {o.MathSeed}) as `Question: …\\nAnswer: …` text");
+        if (o.ChainCount > 0) mix.Add($"{o.ChainCount:N0} chains of operations mod 10 (`deepen data synth-chain`, train split, lengths cycling through {string.Join(",", o.ChainOps)}, {o.ChainWorkedFraction:P0} with worked steps, seed {o.ChainSeed})");
+        sb.AppendLine($"- Data: {string.Join("; plus ", mix)}; packed into rows of {t.SeqLen + 1} tokens; {o.HoldoutFraction:P1} of rows of each held out.");
         sb.AppendLine($"- Architecture: Llama, {c.NumLayers} layers, d {c.HiddenSize}, {c.NumHeads} query / {c.NumKvHeads} KV heads (head_dim {c.HeadDim}), SwiGLU FFN {c.IntermediateSize}, RMSNorm, rope θ {c.RopeTheta.ToString(inv)}, context {c.MaxPositionEmbeddings}, untied embeddings; {parameters:N0} parameters.");
-        sb.AppendLine($"- Training: {t.MaxSteps} steps × {t.MicroBatchSize * t.GradAccumSteps} sequences × {t.SeqLen} tokens = {(long)t.MaxSteps * t.MicroBatchSize * t.GradAccumSteps * t.SeqLen:N0} tokens; {t.Optimizer} (lr {t.Lr.ToString(inv)}{(t.Optimizer == "muon" ? $", Muon lr {t.MuonLr.ToString(inv)}" : "")}), WSD schedule (warmup {t.Warmup.ToString(inv)}, cooldown {t.Cooldown.ToString(inv)}), {t.Precision}, seed {t.Seed}; {elapsed.TotalMinutes:F0} min on 2 CPU cores.");
+        sb.AppendLine($"- Training: {t.MaxSteps} steps × {t.MicroBatchSize * t.GradAccumSteps} sequences × {t.SeqLen} tokens = {(long)t.MaxSteps * t.MicroBatchSize * t.GradAccumSteps * t.SeqLen:N0} tokens; {t.Optimizer} (lr {t.Lr.ToString(inv)}{(t.Optimizer == "muon" ? $", Muon lr {t.MuonLr.ToString(inv)}" : "")}), WSD schedule (warmup {t.Warmup.ToString(inv)}, cooldown {t.Cooldown.ToString(inv)}), {t.Precision}, loss on {t.LossOn} tokens, seed {t.Seed}; {elapsed.TotalMinutes:F0} min on 2 CPU cores.");
         sb.AppendLine("- Weights: BF16 safetensors in HF layout (`config.json`, `model.safetensors`, `tokenizer.json`).");
         sb.AppendLine();
         sb.AppendLine("## Held-out loss");
         sb.AppendLine();
         sb.AppendLine("| held-out split | loss (nats/token) | perplexity |");
         sb.AppendLine("|---|---|---|");
-        sb.AppendLine($"| prose | {prose:F3} | {Math.Exp(prose):F1} |");
-        sb.AppendLine($"| synthetic math | {math:F3} | {Math.Exp(math):F2} |");
+        foreach (var (name, loss) in held) sb.AppendLine($"| {name} | {loss:F3} | {Math.Exp(loss):F2} |");
         sb.AppendLine();
+        if (chains is not null)
+        {
+            sb.AppendLine("## Chains answered directly (validation split, greedy, chance 10 %)");
+            sb.AppendLine();
+            sb.AppendLine("| operations | " + string.Join(" | ", chains.Select(x => x.Ops)) + " |");
+            sb.AppendLine("|---|" + string.Concat(chains.Select(_ => "---|")));
+            sb.AppendLine("| problems | " + string.Join(" | ", chains.Select(x => x.Count)) + " |");
+            sb.AppendLine("| accuracy (%) | " + string.Join(" | ", chains.Select(x => (x.Acc * 100).ToString("F0", inv))) + " |");
+            sb.AppendLine();
+        }
         sb.AppendLine("## Sample generations (greedy, 48 new tokens)");
         sb.AppendLine();
         foreach (var (p, completion) in samples)

@@ -65,6 +65,7 @@ public static class DemoRecipe
         {
             Verify = true, Force = true, MeanRecurrence = o.TrainRecurrence, MeanBackpropDepth = o.BackpropDepth,
             AdapterInit = o.AdapterInit, Seed = seeds.Adapter,
+            Progress = o.Progress is null ? null : (done, total) => o.Progress("convert", done, total),
         });
         log($"    max |Δlogit| = {conv.MaxLogitDiff:E2}");
 
