@@ -15,7 +15,7 @@ public static class DemoCommand
     {
         var quick = new Option<bool>("--quick") { Description = "A small run (under 3 minutes on 2 cores) that writes every artefact." };
         var output = new Option<string?>("--out") { Description = "Output directory (default runs/demo or runs/demo-quick; with --seed S ≠ 0, runs/demo-seedS)." };
-        var baseModel = new Option<string?>("--base") { Description = "Base model to retrofit (default: models/tiny-base of this repository)." };
+        var baseModel = new Option<string?>("--base") { Description = "Base model to retrofit (default: models/tiny-base-chains of this repository)." };
         var seed = new Option<long>("--seed") { Description = "Seed of every random choice: training and test problems, adapter init, data order, recurrence noise.", DefaultValueFactory = _ => 0 };
         var adapter = new Option<string>("--adapter-init") { Description = "default (the paper's) or identity ([0 | I]: the state is ignored at first).", DefaultValueFactory = _ => "default" };
         var lossOn = new Option<string>("--loss-on") { Description = "answer (the answer tokens only) or all (every token).", DefaultValueFactory = _ => "answer" };
@@ -48,10 +48,10 @@ public static class DemoCommand
         return cmd;
     }
 
-    /// <summary>models/tiny-base under the current directory, or above the CLI's own location (a clone's build output).</summary>
+    /// <summary>models/tiny-base-chains under the current directory, or above the CLI's own location (a clone's build output).</summary>
     private static string FindBaseModel()
     {
-        const string rel = "models/tiny-base";
+        const string rel = "models/tiny-base-chains";
         if (Directory.Exists(rel)) return Path.GetFullPath(rel);
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (Directory.Exists(Path.Combine(dir.FullName, rel))) return Path.Combine(dir.FullName, rel);

@@ -6,7 +6,8 @@ using System.Text.Json;
 namespace Deepen.Data;
 
 /// <summary>One chain problem: a start digit and <see cref="Ops"/> operations applied left to right, modulo 10.</summary>
-/// <param name="Question">The prompt, e.g. <c>Q: 7 +3 *9 -4 (mod 10)\nA:</c>.</param>
+/// <param name="Question">The prompt, e.g. <c>mod 10: 7 +3 *9 -4 =</c>: the answer follows the last operation at once, so
+/// a model can carry the running value from each operation to the next at a fixed distance, one step per layer.</param>
 /// <param name="Answer">The continuation the model must produce: a space and one digit.</param>
 /// <param name="Ops">Number of operations (the problem's difficulty: each needs the previous result).</param>
 /// <param name="Result">The answer digit.</param>
@@ -35,7 +36,7 @@ public sealed record ModChainOptions
     public ChainSplit Split { get; init; } = ChainSplit.Train;
     /// <summary>When false, a problem may repeat (as in a training stream); when true, every problem is new.</summary>
     public bool Distinct { get; init; } = true;
-    /// <summary>The fraction of problems shown with worked steps (<c>\nWork: 5-4=1 1+3=4\nA: 4</c>): the one-step operation as text, as a base model meets arithmetic in its pretraining. 0 = all direct.</summary>
+    /// <summary>The fraction of problems shown with worked steps (<c>mod 10: 5 -4 +3 work: 5-4=1 1+3=4 = 4</c>): the one-step operation as text, as a base model meets arithmetic in its pretraining. 0 = all direct.</summary>
     public double WorkedFraction { get; init; }
 }
 
@@ -52,6 +53,9 @@ public static class ModChain
     public const int MaxOps = 32;
 
     private static readonly int[] Multipliers = [3, 7, 9];
+
+    /// <summary>The text just before a direct answer (<c>loss_on: answer</c>'s <c>answer_marker</c> for these problems).</summary>
+    public const string AnswerMarker = " =";
 
     /// <summary><paramref name="o"/>.Count problems of the requested split, deterministic in the options.</summary>
     /// <remarks>With <see cref="ModChainOptions.Distinct"/>, a chain length whose split holds fewer problems than asked for
@@ -90,7 +94,7 @@ public static class ModChain
     {
         int value = rng.Next(0, 9);
         var canonical = new StringBuilder().Append(value);
-        var shown = new StringBuilder("Q: ").Append(value);
+        var shown = new StringBuilder("mod 10: ").Append(value);
         var work = new StringBuilder();
         for (int k = 0; k < ops; k++)
         {
@@ -103,10 +107,9 @@ public static class ModChain
             canonical.Append(sign).Append(d);
             shown.Append(' ').Append(sign).Append(d);
         }
-        shown.Append(" (mod 10)");
         return worked
-            ? new ChainProblem(shown + "\nWork:", work + "\nA: " + value, ops, value, canonical.ToString())
-            : new ChainProblem(shown + "\nA:", " " + value, ops, value, canonical.ToString());
+            ? new ChainProblem(shown + " work:", work + " = " + value, ops, value, canonical.ToString())
+            : new ChainProblem(shown + " =", " " + value, ops, value, canonical.ToString());
     }
 
     /// <summary>The split of a chain, from a SHA-256 hash of its arithmetic: a pure function.</summary>

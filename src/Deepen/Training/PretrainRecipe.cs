@@ -156,7 +156,7 @@ public static class PretrainRecipe
             "The State of the Union",
             "Question: Mia has 12 apples. She buys 7 more. How many apples does Mia have now?\nAnswer:",
         };
-        if (o.ChainCount > 0) prompts.AddRange(["Q: 6 -2 *3 +5 (mod 10)\nWork:", "Q: 6 -2 *3 +5 (mod 10)\nA:"]);
+        if (o.ChainCount > 0) prompts.AddRange(["mod 10: 6 -2 *3 +5 work:", "mod 10: 6 -2 *3 +5 ="]);
         var generator = new Deepen.Inference.Generator(inference, tok);
         var samples = prompts.Select(p => (p, generator.Generate([p], new GenerationOptions { MaxNewTokens = 48 }).Single().Text)).ToList();
         long parameters = model.parameters().Sum(p => p.numel());

@@ -130,7 +130,10 @@ public static class Trainer
                     using var noise = new Generator((ulong)(c.Seed * 1_000_003 + dataStep * 31));
                     var logits = model.Logits(b.Inputs, draw, noise, o.WorldSize > 1 ? new NoiseShard(o.Rank, o.WorldSize) : null);   // (B, T, V)
                     var labels = answerMask?.Apply(b.Inputs, b.Labels) ?? b.Labels;                        // (B, T)
-                    var microLoss = answerMask is not null && AnswerLossMask.Counted(labels) == 0
+                    long answers = answerMask is null ? -1 : AnswerLossMask.Counted(labels);
+                    if (answers == 0 && step == state.Step + 1 && micro == 0)
+                        throw new DeepenException($"loss_on: answer: the first batch holds no answer (no answer_marker '{c.AnswerMarker.Replace("\n", "\\n")}' followed by tokens up to EOS); check answer_marker against the training text.");
+                    var microLoss = answers == 0
                         ? logits.sum() * 0.0                                                                   // no answer in view: no signal, not NaN
                         : nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]).to_type(ScalarType.Float32), labels.reshape(-1));
                     (microLoss / c.GradAccumSteps).backward();

@@ -8,7 +8,7 @@ public class ModChainTests
 {
     private static int Evaluate(string question)
     {
-        var m = Regex.Match(question, @"^Q: (\d)((?: [+\-*]\d)+) \(mod 10\)\nA:$");
+        var m = Regex.Match(question, @"^mod 10: (\d)((?: [+\-*]\d)+) =$");
         Assert.True(m.Success, question);
         int v = int.Parse(m.Groups[1].Value);
         foreach (var op in m.Groups[2].Value.Split(' ', StringSplitOptions.RemoveEmptyEntries))

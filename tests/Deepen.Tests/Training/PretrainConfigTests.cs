@@ -61,4 +61,57 @@ public class PretrainRecipeTests
         using var model = Deepen.Checkpoints.HfModel.Load(tmp["ship"]);   // loads as a plain HF model
         Assert.Equal(300, model.Config.VocabSize);
     }
+
+    [Fact]
+    public void ContinuingAModelOnChainsKeepsItsTokenizerAndReportsChainAccuracy()
+    {
+        using var tmp = new TestPaths.TempDir();
+        var shape = new Deepen.Checkpoints.ModelConfig
+        {
+            ModelType = "llama", VocabSize = 1, HiddenSize = 32, IntermediateSize = 64, NumLayers = 2, NumHeads = 4, NumKvHeads = 2,
+            HeadDim = 8, RmsNormEps = 1e-5, RopeTheta = 10000, MaxPositionEmbeddings = 128,
+        };
+        Deepen.Modeling.ModelFactory.CreatePlain(shape, TestPaths.FixtureModel("ci-tiny"), tmp["start"], seed: 3);
+        var options = new PretrainOptions
+        {
+            Corpus = [],
+            MathCount = 0,
+            ChainCount = 400,
+            ChainOps = [1, 2, 3],
+            ChainWorkedFraction = 0.3,
+            InitFrom = tmp["start"],
+            HoldoutFraction = 0.05,
+            Shape = shape,
+            ShipTo = tmp["ship"],
+            Train = new TrainConfig { Out = tmp["run"], SeqLen = 64, MicroBatchSize = 4, MaxSteps = 2, EvalEvery = 0, SaveEvery = 0, ValBatches = 2, Threads = 1 },
+            Log = _ => { },
+        };
+        var result = PretrainRecipe.Run(options);
+        Assert.False(result.Stopped, result.Reason);
+        Assert.False(Directory.Exists(Path.Combine(tmp["run"], "tokenizer")));   // no tokenizer trained: the start model's is kept
+        Assert.Equal(File.ReadAllText(Path.Combine(tmp["start"], "tokenizer.json")), File.ReadAllText(Path.Combine(tmp["ship"], "tokenizer.json")));
+        var card = File.ReadAllText(Path.Combine(tmp["ship"], "README.md"));
+        Assert.Contains("Continued from", card);
+        Assert.Contains("| chains mod 10 |", card);
+        Assert.Contains("## Chains answered directly", card);
+        Assert.DoesNotContain("| prose |", card);
+        Assert.Contains("worked steps", File.ReadAllText(Path.Combine(tmp["ship"], "README.md")));
+    }
+
+    [Fact]
+    public void NoDataIsRefused()
+    {
+        using var tmp = new TestPaths.TempDir();
+        var e = Assert.Throws<DeepenException>(() => PretrainRecipe.Run(new PretrainOptions
+        {
+            Corpus = [], MathCount = 0, ChainCount = 0, ShipTo = tmp["ship"],
+            Shape = new Deepen.Checkpoints.ModelConfig
+            {
+                ModelType = "llama", VocabSize = 1, HiddenSize = 32, IntermediateSize = 64, NumLayers = 2, NumHeads = 4, NumKvHeads = 2,
+                HeadDim = 8, RmsNormEps = 1e-5, RopeTheta = 10000, MaxPositionEmbeddings = 128,
+            },
+            Train = new TrainConfig { Out = tmp["run"] }, Log = _ => { },
+        }));
+        Assert.Contains("no data", e.Message);
+    }
 }

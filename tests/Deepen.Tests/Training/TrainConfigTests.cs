@@ -279,6 +279,15 @@ public class TrainConfigTests
     public void EveryRecipeLoadsAndValidates(string file)
     {
         var path = Path.Combine(TestPaths.RepoRoot, "configs", file);
+        if (file == "tiny-base-chains.yaml")   // the demo's base: tiny-base continued on chains mod 10
+        {
+            var p = PretrainConfigFile.Load(path, None);
+            Assert.Contains("deepen pretrain --config configs/tiny-base-chains.yaml", File.ReadAllText(path));
+            Assert.EndsWith(Path.Combine("models", "tiny-base"), p.InitFrom);
+            Assert.Empty(p.Corpus);
+            Assert.True(p.ChainCount > 0 && p.ChainWorkedFraction > 0);
+            return;
+        }
         if (file == "tiny-base.yaml")   // a pretraining recipe: training keys plus a pretrain: section
         {
             var p = PretrainConfigFile.Load(path, None);

@@ -9,7 +9,7 @@ namespace Deepen.Evaluation.Demo;
 /// </summary>
 public sealed record DemoOptions
 {
-    /// <summary>The plain base model to retrofit (default: the shipped models/tiny-base).</summary>
+    /// <summary>The plain base model to retrofit (default: the shipped models/tiny-base-chains).</summary>
     public required string BaseModel { get; init; }
     public required string Out { get; init; }
     public bool Quick { get; init; }

@@ -85,7 +85,7 @@ public static class DemoRecipe
             Optimizer = "muon", Lr = o.Lr, MuonLr = o.MuonLr, WeightDecay = 0, MuonWeightDecay = 0, Warmup = 0.05, Cooldown = 0.3,
             MeanRecurrence = o.TrainRecurrence, BackpropDepth = o.BackpropDepth, Curriculum = curriculum, CurriculumWarmup = 0.75,
             Precision = "bf16-mixed", Threads = o.Threads, EvalEvery = Math.Max(1, steps / 5), ValRecurrences = [o.TrainRecurrence],
-            ValBatches = 8, SaveEvery = 0, Seed = seeds.Training, LossOn = o.LossOn,
+            ValBatches = 8, SaveEvery = 0, Seed = seeds.Training, LossOn = o.LossOn, AnswerMarker = ModChain.AnswerMarker,
         };
         DemoRun Fit(string label, TrainConfig config)
         {

@@ -63,7 +63,7 @@ public static class DemoReport
         sb.AppendLine($"# Deepen demo{(o.Quick ? " (--quick)" : "")}: retrofitted recurrence on the embedded base model (seed {o.Seed})");
         sb.AppendLine();
         sb.AppendLine($"Base model `{o.BaseModel}` converted to a ({p},{r},{c}) recurrent model (conversion check max |Δlogit| = {verifyDiff.ToString("E2", Inv)}, adapter init {o.AdapterInit.ToString().ToLowerInvariant()}),");
-        sb.AppendLine($"trained on {o.TrainProblems:N0} chains of {o.TrainOps.Min()}–{o.TrainOps.Max()} operations modulo 10 (`Q: 7 +3 *9 -4 (mod 10)` → `A: 2`), answered directly with one digit, so only");
+        sb.AppendLine($"trained on {o.TrainProblems:N0} chains of {o.TrainOps.Min()}–{o.TrainOps.Max()} operations modulo 10 (`mod 10: 7 +3 *9 -4 =` → ` 2`), answered directly with one digit, so only");
         sb.AppendLine($"depth of computation can help; chance is 10 %. Evaluated on {recEval.Problems:N0} held-out chains of {ops.Min()}–{ops.Max()} operations (a disjoint split; longer chains than any trained).");
         sb.AppendLine($"Recurrent run: {o.Steps} steps × {o.MicroBatch}×{o.SeqLen} tokens, 1-sqrt curriculum to r̄ = {o.TrainRecurrence}, backprop depth {o.BackpropDepth}, Muon, bf16-mixed,");
         sb.AppendLine($"loss on {(o.LossOn == "answer" ? "the answer tokens only (`loss_on: answer`)" : "all tokens")}. The static baseline (the base at its own depth) trained on the same data, optimizer and schedule");
