@@ -126,8 +126,17 @@ public static class PretrainRecipe
         if (result.Stopped) return result;
 
         o.Log($"[6/6] shipping {o.ShipTo}");
-        Ship(result.FinalDir, o, parts, clock.Elapsed);
+        Ship(result.FinalDir, o, parts, TrainingTime(work, clock.Elapsed));
         return result with { FinalDir = Path.GetFullPath(o.ShipTo) };
+    }
+
+    /// <summary>The training's own wall time over all its resumed pieces (metrics.jsonl's last elapsed_s), else this run's.</summary>
+    private static TimeSpan TrainingTime(string runDir, TimeSpan fallback)
+    {
+        var path = Path.Combine(runDir, MetricsLog.FileName);
+        if (!File.Exists(path)) return fallback;
+        var last = MetricsLog.Read(path).LastOrDefault(r => r["elapsed_s"] is not null);
+        return last is null ? fallback : TimeSpan.FromSeconds(last["elapsed_s"]!.GetValue<double>());
     }
 
     private static string Prepare(string dir, IReadOnlyList<string> inputs, DocumentSplit split, PretrainOptions o, TextTokenizer tok, string what)
@@ -186,11 +195,13 @@ public static class PretrainRecipe
         var t = o.Train;
         var inv = CultureInfo.InvariantCulture;
         var sb = new StringBuilder();
-        sb.AppendLine("# tiny-base: Deepen's own small base model");
+        sb.AppendLine($"# {Path.GetFileName(o.ShipTo.TrimEnd('/'))}: Deepen's own small base model");
         sb.AppendLine();
         sb.AppendLine("A plain Llama pretrained by Deepen on public-domain English prose and synthetic problems, so that the");
         sb.AppendLine("retrofitted-recurrence method can be shown end to end offline. It is a small model trained briefly on a few");
         sb.AppendLine("million tokens: fluent-ish locally, not knowledgeable.");
+        if (o.Corpus.Count == 0)
+            sb.AppendLine("Its last training saw no prose, so its prose has turned into chains (see the samples): it is a base for the chain task, not a language model.");
         sb.AppendLine();
         sb.AppendLine("## How it was made");
         sb.AppendLine();
@@ -208,7 +219,7 @@ public static class PretrainRecipe
         if (o.ChainCount > 0) mix.Add($"{o.ChainCount:N0} chains of operations mod 10 (`deepen data synth-chain`, train split, lengths cycling through {string.Join(",", o.ChainOps)}, {o.ChainWorkedFraction:P0} with worked steps, seed {o.ChainSeed})");
         sb.AppendLine($"- Data: {string.Join("; plus ", mix)}; packed into rows of {t.SeqLen + 1} tokens; {o.HoldoutFraction:P1} of rows of each held out.");
         sb.AppendLine($"- Architecture: Llama, {c.NumLayers} layers, d {c.HiddenSize}, {c.NumHeads} query / {c.NumKvHeads} KV heads (head_dim {c.HeadDim}), SwiGLU FFN {c.IntermediateSize}, RMSNorm, rope θ {c.RopeTheta.ToString(inv)}, context {c.MaxPositionEmbeddings}, untied embeddings; {parameters:N0} parameters.");
-        sb.AppendLine($"- Training: {t.MaxSteps} steps × {t.MicroBatchSize * t.GradAccumSteps} sequences × {t.SeqLen} tokens = {(long)t.MaxSteps * t.MicroBatchSize * t.GradAccumSteps * t.SeqLen:N0} tokens; {t.Optimizer} (lr {t.Lr.ToString(inv)}{(t.Optimizer == "muon" ? $", Muon lr {t.MuonLr.ToString(inv)}" : "")}), WSD schedule (warmup {t.Warmup.ToString(inv)}, cooldown {t.Cooldown.ToString(inv)}), {t.Precision}, loss on {t.LossOn} tokens, seed {t.Seed}; {elapsed.TotalMinutes:F0} min on 2 CPU cores.");
+        sb.AppendLine($"- Training: {t.MaxSteps} steps × {t.MicroBatchSize * t.GradAccumSteps} sequences × {t.SeqLen} tokens = {(long)t.MaxSteps * t.MicroBatchSize * t.GradAccumSteps * t.SeqLen:N0} tokens; {t.Optimizer} (lr {t.Lr.ToString(inv)}{(t.Optimizer == "muon" ? $", Muon lr {t.MuonLr.ToString(inv)}" : "")}), WSD schedule (warmup {t.Warmup.ToString(inv)}, cooldown {t.Cooldown.ToString(inv)}), {t.Precision}, loss on {t.LossOn} tokens, seed {t.Seed}; {elapsed.TotalMinutes:F0} min of training on 2 CPU cores.");
         sb.AppendLine("- Weights: BF16 safetensors in HF layout (`config.json`, `model.safetensors`, `tokenizer.json`).");
         sb.AppendLine();
         sb.AppendLine("## Held-out loss");

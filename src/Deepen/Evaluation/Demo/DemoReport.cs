@@ -52,7 +52,7 @@ public static class DemoReport
             for (int j = 0; j < recs.Count; j++) grid[i, j + 1] = recEval.At(recs[j], ops[i]) * 100;
         }
         AtomicFile.WriteAllBytes(Path.Combine(o.Out, "accuracy-heatmap.png"),
-            HeatMap.Render($"Held-out accuracy (%) by chain length and test recurrence (trained on {o.TrainOps.Min()}–{o.TrainOps.Max()} operations)",
+            HeatMap.Render("Held-out accuracy (%) by chain length and test recurrence",
                 "model and test recurrence", "operations in the chain", columns, ops.Select(k => o.TrainOps.Contains(k) ? $"{k}" : $"{k} (longer)").ToList(), grid));
 
         var claim1 = PairedComparison.Of(recEval.Correct[recs[0]], recEval.Correct[at]);
@@ -68,7 +68,7 @@ public static class DemoReport
         sb.AppendLine($"Recurrent run: {o.Steps} steps × {o.MicroBatch}×{o.SeqLen} tokens, 1-sqrt curriculum to r̄ = {o.TrainRecurrence}, backprop depth {o.BackpropDepth}, Muon, bf16-mixed,");
         sb.AppendLine($"loss on {(o.LossOn == "answer" ? "the answer tokens only (`loss_on: answer`)" : "all tokens")}. The static baseline (the base at its own depth) trained on the same data, optimizer and schedule");
         sb.AppendLine($"for as many steps as the same training FLOPs allow (method.md §5.3). Everything here was trained and evaluated live by this command;");
-        sb.AppendLine($"total {elapsed.TotalMinutes:F1} min on {o.Threads} threads, peak RSS {peakRssMb:F0} MB.");
+        sb.AppendLine($"total {elapsed.TotalMinutes:F1} min on {o.Threads} thread{(o.Threads == 1 ? "" : "s")}, peak RSS {peakRssMb:F0} MB.");
         sb.AppendLine();
         sb.AppendLine("```");
         sb.AppendLine($"deepen demo{(o.Quick ? " --quick" : "")} --seed {o.Seed} --out {o.Out}");
