@@ -22,6 +22,20 @@ public class DataAndTokenizerCommandTests
     }
 
     [Fact]
+    public void SynthChainWritesTheRequestedProblems()
+    {
+        using var dir = new TestPaths.TempDir();
+        Assert.Equal(0, Run("data", "synth-chain", "--count", "40", "--ops", "3,12", "--split", "validation", "--seed", "4", "--out", dir["c.jsonl"]));
+        var lines = File.ReadAllLines(dir["c.jsonl"]);
+        Assert.Equal(40, lines.Length);
+        Assert.All(lines, l => Assert.Matches("^\\{\"question\":\"mod 10: \\d( [+*-]\\d)+ =\",\"answer\":\" \\d\",\"ops\":(3|12),\"result\":\\d,", l));
+        Assert.Equal(0, Run("data", "synth-chain", "--count", "20", "--ops", "2", "--worked-fraction", "1", "--allow-repeats", "--out", dir["w.jsonl"]));
+        Assert.All(File.ReadAllLines(dir["w.jsonl"]), l => Assert.Matches("work: \\d[+*-]\\d=\\d \\d[+*-]\\d=\\d = \\d", l));
+        Assert.Equal(1, Run("data", "synth-chain", "--ops", "0-3", "--out", dir["bad.jsonl"]));
+        Assert.False(File.Exists(dir["bad.jsonl"]));
+    }
+
+    [Fact]
     public void TokenizerTrainWritesTheHfFiles()
     {
         using var dir = new TestPaths.TempDir();

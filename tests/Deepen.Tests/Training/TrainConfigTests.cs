@@ -231,7 +231,8 @@ public class TrainConfigTests
         var odd = new TrainConfig
         {
             Model = tmp["model dir"], Out = tmp["run: #1"], TrainData = [tmp["a.tokens"], tmp["b, c.tokens"], tmp["'q'.jsonl"]],
-            ValData = [tmp["v.tokens"]], TextField = "true", SeqLen = 77, SeqLenSchedule = ["64", "128", "0.5", "1-sqrt"], OnDataEnd = "stop", MicroBatchSize = 3, GradAccumSteps = 5,
+            ValData = [tmp["v.tokens"]], TextField = "true", SeqLen = 77, SeqLenSchedule = ["64", "128", "0.5", "1-sqrt"], OnDataEnd = "stop",
+            LossOn = "answer", AnswerMarker = "\n#### : 'x'", MicroBatchSize = 3, GradAccumSteps = 5,
             MaxSteps = 123_456, Optimizer = "adamw", Lr = 0.1 + 0.2, MuonLr = 1e-7, WeightDecay = 0, MuonWeightDecay = 1.0 / 3,
             GradClip = 1e300, Warmup = 5e-324, Cooldown = 0.35, MinLrRatio = 1, MeanRecurrence = 16, BackpropDepth = 4,
             Curriculum = "none", CurriculumWarmup = 0.25, BackpropCurriculum = "linear", BackpropCurriculumStart = 2,

@@ -28,6 +28,28 @@ public class TrainerErrorTests
     }
 
     [Fact]
+    public void AnswerLossWithoutAnyAnswerInViewNamesTheMarker()
+    {
+        using var tmp = new TestPaths.TempDir();
+        var config = TrainConfigFile.Load(Path.Combine(TestPaths.RepoRoot, "configs", "ci-tiny.yaml"), new Dictionary<string, string>(), TestPaths.RepoRoot) with
+        {
+            Model = TestPaths.FixtureModel("ci-tiny"), TrainData = [Path.Combine(TestPaths.Fixtures, "data", "ci-math.txt")], Out = tmp["run"],
+            MaxSteps = 2, EvalEvery = 0, LossOn = "answer", AnswerMarker = "\nNo such marker:",
+        };
+        var e = Assert.Throws<DeepenException>(() => Trainer.Run(config, new TrainRunOptions { Log = Quiet }));
+        Assert.Contains("loss_on: answer", e.Message);
+        Assert.Contains("\\nNo such marker:", e.Message);
+
+        // With the data's own marker the same run trains, and its loss covers a different set of tokens than loss_on: all.
+        double FirstLoss(string lossOn, string dir) =>
+            MetricsLog.Read(Path.Combine(Trainer.Run(config with { LossOn = lossOn, AnswerMarker = "\nAnswer:", Out = tmp[dir] }, new TrainRunOptions { Log = Quiet }) is { Stopped: false }
+                ? tmp[dir] : throw new InvalidOperationException("stopped"), MetricsLog.FileName)).First(r => r["kind"] is null)["loss"]!.GetValue<double>();
+        double answer = FirstLoss("answer", "a"), all = FirstLoss("all", "b");
+        Assert.True(double.IsFinite(answer) && answer > 0);
+        Assert.NotEqual(all, answer, 3);
+    }
+
+    [Fact]
     public void ShardFromAnotherTokenizerIsRefused()
     {
         using var tmp = new TestPaths.TempDir();
