@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 
 namespace Deepen.Data;
 
@@ -124,60 +122,18 @@ public static class ModChain
     public static string TrainingText(ChainProblem p) => p.Question + p.Answer;
 
     /// <summary>Parses a spec such as <c>1-8</c>, <c>3</c> or <c>1,2,10-12</c> into operation counts in 1..<see cref="MaxOps"/>.</summary>
-    public static IReadOnlyList<int> ParseOps(string spec)
-    {
-        var result = new List<int>();
-        foreach (var part in spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            var bounds = part.Split('-', StringSplitOptions.TrimEntries);
-            if (bounds.Length is < 1 or > 2 || !bounds.All(b => int.TryParse(b, out _)))
-                throw new DeepenException($"chain ops '{spec}': '{part}' is not a number or a range such as 1-8.");
-            int lo = int.Parse(bounds[0]), hi = int.Parse(bounds[^1]);
-            if (lo < 1 || hi > MaxOps || lo > hi)
-                throw new DeepenException($"chain ops '{spec}': '{part}' must lie within 1-{MaxOps} with the lower bound first.");
-            for (int k = lo; k <= hi; k++) result.Add(k);
-        }
-        if (result.Count == 0) throw new DeepenException($"chain ops '{spec}' names no operation counts; expected e.g. 1-8.");
-        return result;
-    }
+    public static IReadOnlyList<int> ParseOps(string spec) => CountSpec.Parse(spec, MaxOps, "chain ops");
 
     /// <summary>
     /// Writes problems as JSONL lines <c>{"question", "answer", "ops", "result", "text"}</c> to a temporary file renamed to
     /// <paramref name="path"/> when complete. Returns the number written.
     /// </summary>
-    public static int WriteJsonl(string path, IEnumerable<ChainProblem> problems)
+    public static int WriteJsonl(string path, IEnumerable<ChainProblem> problems) => JsonlFile.Write(path, problems, (w, p) =>
     {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var tmp = full + ".tmp-" + Environment.ProcessId;
-        int count = 0;
-        try
-        {
-            using (var stream = File.Create(tmp))
-            {
-                var jsonOptions = new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-                foreach (var p in problems)
-                {
-                    using (var writer = new Utf8JsonWriter(stream, jsonOptions))
-                    {
-                        writer.WriteStartObject();
-                        writer.WriteString("question", p.Question);
-                        writer.WriteString("answer", p.Answer);
-                        writer.WriteNumber("ops", p.Ops);
-                        writer.WriteNumber("result", p.Result);
-                        writer.WriteString("text", TrainingText(p));
-                        writer.WriteEndObject();
-                    }
-                    stream.WriteByte((byte)'\n');
-                    count++;
-                }
-            }
-            File.Move(tmp, full, overwrite: true);
-            return count;
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
-    }
+        w.WriteString("question", p.Question);
+        w.WriteString("answer", p.Answer);
+        w.WriteNumber("ops", p.Ops);
+        w.WriteNumber("result", p.Result);
+        w.WriteString("text", TrainingText(p));
+    });
 }

@@ -1,7 +1,5 @@
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Encodings.Web;
-using System.Text.Json;
 
 namespace Deepen.Data;
 
@@ -61,22 +59,7 @@ public static class SyntheticMath
     }
 
     /// <summary>Parses an operations spec such as <c>1-8</c>, <c>3</c> or <c>1,2,4-6</c> into a list of counts in 1..8.</summary>
-    public static IReadOnlyList<int> ParseOps(string spec)
-    {
-        var result = new List<int>();
-        foreach (var part in spec.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-        {
-            var bounds = part.Split('-', StringSplitOptions.TrimEntries);
-            if (bounds.Length is < 1 or > 2 || !bounds.All(b => int.TryParse(b, out _)))
-                throw new DeepenException($"--ops '{spec}': '{part}' is not a number or a range such as 1-8.");
-            int lo = int.Parse(bounds[0]), hi = int.Parse(bounds[^1]);
-            if (lo < 1 || hi > MaxOps || lo > hi)
-                throw new DeepenException($"--ops '{spec}': '{part}' must lie within 1-{MaxOps} with the lower bound first.");
-            for (int k = lo; k <= hi; k++) result.Add(k);
-        }
-        if (result.Count == 0) throw new DeepenException($"--ops '{spec}' names no operation counts; expected e.g. 1-8 or 2,4,6.");
-        return result;
-    }
+    public static IReadOnlyList<int> ParseOps(string spec) => CountSpec.Parse(spec, MaxOps, "--ops");
 
     /// <summary>
     /// The problem as one training document in the plain GSM8K layout that the <c>gsm8k</c> eval task
@@ -88,40 +71,13 @@ public static class SyntheticMath
     /// Writes problems as JSONL lines <c>{"question": ..., "answer": ..., "ops": k, "text": ...}</c> (text: <see cref="TrainingText"/>) to a temporary file,
     /// renamed to <paramref name="path"/> when complete. Returns the number written.
     /// </summary>
-    public static int WriteJsonl(string path, IEnumerable<MathProblem> problems)
+    public static int WriteJsonl(string path, IEnumerable<MathProblem> problems) => JsonlFile.Write(path, problems, (w, p) =>
     {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var tmp = full + ".tmp-" + Environment.ProcessId;
-        int count = 0;
-        try
-        {
-            using (var stream = File.Create(tmp))
-            {
-                var jsonOptions = new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-                foreach (var p in problems)
-                {
-                    using (var writer = new Utf8JsonWriter(stream, jsonOptions))
-                    {
-                        writer.WriteStartObject();
-                        writer.WriteString("question", p.Question);
-                        writer.WriteString("answer", p.Answer);
-                        writer.WriteNumber("ops", p.Ops);
-                        writer.WriteString("text", TrainingText(p));
-                        writer.WriteEndObject();
-                    }
-                    stream.WriteByte((byte)'\n');
-                    count++;
-                }
-            }
-            File.Move(tmp, full, overwrite: true);
-            return count;
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
-    }
+        w.WriteString("question", p.Question);
+        w.WriteString("answer", p.Answer);
+        w.WriteNumber("ops", p.Ops);
+        w.WriteString("text", TrainingText(p));
+    });
 
     private static void Validate(SyntheticMathOptions o)
     {

@@ -62,7 +62,7 @@ public static class DemoReport
         var sb = new StringBuilder();
         sb.AppendLine($"# Deepen demo{(o.Quick ? " (--quick)" : "")}: retrofitted recurrence on the embedded base model (seed {o.Seed})");
         sb.AppendLine();
-        sb.AppendLine($"Base model `{o.BaseModel}` converted to a ({p},{r},{c}) recurrent model (conversion check max |Δlogit| = {verifyDiff.ToString("E2", Inv)}, adapter init {o.AdapterInit.ToString().ToLowerInvariant()}),");
+        sb.AppendLine($"Base model `{Show(o.BaseModel)}` converted to a ({p},{r},{c}) recurrent model (conversion check max |Δlogit| = {verifyDiff.ToString("E2", Inv)}, adapter init {o.AdapterInit.ToString().ToLowerInvariant()}),");
         sb.AppendLine($"trained on {o.TrainProblems:N0} chains of {o.TrainOps.Min()}–{o.TrainOps.Max()} operations modulo 10 (`mod 10: 7 +3 *9 -4 =` → ` 2`), answered directly with one digit, so only");
         sb.AppendLine($"depth of computation can help; chance is 10 %. Evaluated on {recEval.Problems:N0} held-out chains of {ops.Min()}–{ops.Max()} operations (a disjoint split; longer chains than any trained).");
         sb.AppendLine($"Recurrent run: {o.Steps} steps × {o.MicroBatch}×{o.SeqLen} tokens, 1-sqrt curriculum to r̄ = {o.TrainRecurrence}, backprop depth {o.BackpropDepth}, Muon, bf16-mixed,");
@@ -71,7 +71,7 @@ public static class DemoReport
         sb.AppendLine($"total {elapsed.TotalMinutes:F1} min on {o.Threads} thread{(o.Threads == 1 ? "" : "s")}, peak RSS {peakRssMb:F0} MB.");
         sb.AppendLine();
         sb.AppendLine("```");
-        sb.AppendLine($"deepen demo{(o.Quick ? " --quick" : "")} --seed {o.Seed} --out {o.Out}");
+        sb.AppendLine($"deepen demo{(o.Quick ? " --quick" : "")} --seed {o.Seed}{(o.AdapterInit == Conversion.AdapterInit.Default ? " --adapter-init default" : "")}{(o.LossOn == "all" ? " --loss-on all" : "")} --out {Show(o.Out)}");
         sb.AppendLine("```");
         sb.AppendLine();
         sb.AppendLine("## Training");
@@ -128,6 +128,13 @@ public static class DemoReport
         var path = Path.Combine(o.Out, "report.md");
         AtomicFile.WriteAllText(path, sb.ToString());
         return path;
+    }
+
+    /// <summary>A path relative to the current directory when it lies below it (reports stay readable on another machine).</summary>
+    private static string Show(string path)
+    {
+        var rel = Path.GetRelativePath(Environment.CurrentDirectory, path);
+        return rel.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(rel) ? path : rel;
     }
 
     /// <summary>The largest tested recurrence not above the training mean (the claims' "training recurrence").</summary>
