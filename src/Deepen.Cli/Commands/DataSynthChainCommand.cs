@@ -13,7 +13,7 @@ public static class DataSynthChainCommand
         var seed = new Option<ulong>("--seed") { Description = "Random seed; the same options give the same file.", DefaultValueFactory = _ => 0 };
         var split = new Option<string>("--split") { Description = "train, validation or test (disjoint: the chain's arithmetic hashes to one split).", DefaultValueFactory = _ => "train" };
         var repeats = new Option<bool>("--allow-repeats") { Description = "Let a problem occur more than once (a training stream); by default every problem is distinct." };
-        var worked = new Option<double>("--worked-fraction") { Description = "Fraction of problems shown with worked steps (\\nWork: 5-4=1 1+3=4\\nA: 4); 0 = all answered directly.", DefaultValueFactory = _ => 0.0 };
+        var worked = new Option<double>("--worked-fraction") { Description = "Fraction of problems shown with worked steps (mod 10: 5 -4 +3 work: 5-4=1 1+3=4 = 4); 0 = all answered directly.", DefaultValueFactory = _ => 0.0 };
         var outFile = new Option<string>("--out") { Description = "Output .jsonl file.", Required = true };
         split.AcceptOnlyFromAmong("train", "validation", "test");
         var cmd = new Command("synth-chain", "Generate chains of +d, -d, *d operations modulo 10 with one-digit answers as JSONL (question, answer, ops, result, text).")

@@ -25,9 +25,14 @@ public sealed class AnswerLossMask
         _bos = bos;
     }
 
-    /// <summary>Labels (B, T) int64 with every non-answer prediction set to <see cref="Ignore"/>; <paramref name="inputs"/> (B, T) supplies each row's first token.</summary>
-    public Tensor Apply(Tensor inputs, Tensor labels)
+    /// <summary>
+    /// Labels (B, T) int64 with every non-answer prediction set to <see cref="Ignore"/>, and how many labels are kept
+    /// (counted on the host while masking, so no second pass over the tensor); <paramref name="inputs"/> (B, T) supplies
+    /// each row's first token.
+    /// </summary>
+    public (Tensor Labels, long Counted) Apply(Tensor inputs, Tensor labels)
     {
+        long counted = 0;
         long rows = labels.shape[0], width = labels.shape[1];
         var first = inputs.select(1, 0).cpu().data<long>().ToArray();             // (B,)
         var y = labels.cpu().contiguous().data<long>().ToArray();                 // (B·T,)
@@ -46,12 +51,10 @@ public sealed class AnswerLossMask
                     matched = token == _marker[matched] ? matched + 1 : token == _marker[0] ? 1 : 0;
                     if (matched == _marker.Length) (inAnswer, matched) = (true, 0);
                 }
-                if (!keep) y[i] = Ignore;
+                if (keep) counted++;
+                else y[i] = Ignore;
             }
         }
-        return tensor(y, [rows, width], ScalarType.Int64, labels.device);
+        return (tensor(y, [rows, width], ScalarType.Int64, labels.device), counted);
     }
-
-    /// <summary>How many labels of <paramref name="masked"/> count in the loss.</summary>
-    public static long Counted(Tensor masked) => masked.ne(Ignore).sum().item<long>();
 }

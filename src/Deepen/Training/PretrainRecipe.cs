@@ -181,8 +181,7 @@ public static class PretrainRecipe
     /// <summary>Direct-answer accuracy on validation-split chains of 1–12 operations (100 asked for per length), by length.</summary>
     private static IReadOnlyList<(int Ops, int Count, double Acc)> ChainAccuracy(InferenceModel model, TextTokenizer tok, PretrainOptions o)
     {
-        var problems = ModChain.Generate(new ModChainOptions { Count = 1200, Ops = Enumerable.Range(1, 12).ToList(), Seed = o.ChainSeed + 1, Split = ChainSplit.Validation }).ToList();
-        var docs = problems.Select((p, i) => new Evaluation.Tasks.ChainDoc(i, p.Question, p.Answer, p.Ops)).ToList();
+        var docs = Evaluation.Tasks.ChainTask.Of(ModChain.Generate(new ModChainOptions { Count = 1200, Ops = Enumerable.Range(1, 12).ToList(), Seed = o.ChainSeed + 1, Split = ChainSplit.Validation }));
         var task = new Evaluation.Tasks.ChainTask("chain", docs);
         var run = Evaluation.EvalRunner.RunTask(task, new ModelLanguageModel(model, tok, new ModelLanguageModelOptions { BatchSize = 64 }), 1, batchSize: 64);
         return run.Samples.GroupBy(x => docs[x.Doc].Ops).OrderBy(g => g.Key)

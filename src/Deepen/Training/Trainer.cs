@@ -129,8 +129,7 @@ public static class Trainer
                     // One seed for all ranks; each rank keeps its rows of the noise drawn for the global micro-batch.
                     using var noise = new Generator((ulong)(c.Seed * 1_000_003 + dataStep * 31));
                     var logits = model.Logits(b.Inputs, draw, noise, o.WorldSize > 1 ? new NoiseShard(o.Rank, o.WorldSize) : null);   // (B, T, V)
-                    var labels = answerMask?.Apply(b.Inputs, b.Labels) ?? b.Labels;                        // (B, T)
-                    long answers = answerMask is null ? -1 : AnswerLossMask.Counted(labels);
+                    var (labels, answers) = answerMask?.Apply(b.Inputs, b.Labels) ?? (b.Labels, -1L);        // (B, T); answers: -1 = every label counts
                     if (answers == 0 && step == state.Step + 1 && micro == 0)
                         throw new DeepenException($"loss_on: answer: the first batch holds no answer (no answer_marker '{c.AnswerMarker.Replace("\n", "\\n")}' followed by tokens up to EOS); check answer_marker against the training text.");
                     var microLoss = answers == 0

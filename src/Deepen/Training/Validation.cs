@@ -44,10 +44,10 @@ public static class Validation
                     using var b = batch;
                     using var gen = new Generator((ulong)(seed * 7919 + done));
                     var logits = model.Logits(b.Inputs, new RecurrenceDraw(r, 0), gen);
-                    var labels = mask?.Apply(b.Inputs, b.Labels) ?? b.Labels;                                  // (B, T)
+                    var (labels, counted) = mask?.Apply(b.Inputs, b.Labels) ?? (b.Labels, b.Labels.numel());   // (B, T)
                     var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]).to_type(ScalarType.Float32), labels.reshape(-1), reduction: nn.Reduction.Sum);
                     sum += loss.item<float>();
-                    tokens += mask is null ? b.Labels.numel() : AnswerLossMask.Counted(labels);
+                    tokens += counted;
                     done++;
                 }
                 if (tokens > 0) result[r] = new HeldOutLoss(sum / tokens, tokens);

@@ -14,7 +14,10 @@ public class AnswerLossMaskTests
         var t = tensor(row, [1, row.Length], ScalarType.Int64);
         var inputs = t.narrow(1, 0, row.Length - 1);
         var labels = t.narrow(1, 1, row.Length - 1);
-        return new AnswerLossMask(marker, eos: 1, bos: 0).Apply(inputs, labels).data<long>().ToArray();
+        var (masked, counted) = new AnswerLossMask(marker, eos: 1, bos: 0).Apply(inputs, labels);
+        var values = masked.data<long>().ToArray();
+        Assert.Equal(values.Count(v => v != X), counted);
+        return values;
     }
 
     [Fact]

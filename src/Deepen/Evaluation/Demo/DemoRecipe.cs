@@ -27,9 +27,12 @@ public sealed record DemoEval(string Label, IReadOnlyList<int> Ops, IReadOnlyDic
     }
 
     /// <summary>Accuracy at recurrence <paramref name="r"/> among problems of <paramref name="ops"/> operations (NaN when there are none).</summary>
-    public double At(int r, int ops)
+    public double At(int r, int ops) => At(r, [ops]);
+
+    /// <summary>Accuracy at recurrence <paramref name="r"/> among problems whose length is one of <paramref name="ops"/> (NaN when there are none).</summary>
+    public double At(int r, IReadOnlyCollection<int> ops)
     {
-        var idx = Enumerable.Range(0, Ops.Count).Where(i => Ops[i] == ops).ToList();
+        var idx = Enumerable.Range(0, Ops.Count).Where(i => ops.Contains(Ops[i])).ToList();
         return idx.Count == 0 ? double.NaN : idx.Count(i => Correct[r][i]) / (double)idx.Count;
     }
 

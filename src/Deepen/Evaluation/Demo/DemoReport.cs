@@ -33,7 +33,7 @@ public static class DemoReport
         };
         foreach (var group in DifficultyGroups(ops, o.TrainOps))
             accSeries.Add(new LineSeries($"recurrent, {group.Label}", recs.Select(x => (double)x).ToList(),
-                recs.Select(x => Mean(recEval, x, group.Ops) * 100).ToList()));
+                recs.Select(x => recEval.At(x, group.Ops) * 100).ToList()));
         AtomicFile.WriteAllBytes(Path.Combine(o.Out, "accuracy-vs-recurrence.png"),
             LinePlot.Render("Held-out accuracy vs test recurrence (± 1 SE)", "test recurrence r", "accuracy (%)", accSeries, new PlotStyle(Log2X: true, YMin: 0, YMax: 100)));
         var runs = new[] { rec, noCurr, stat }.Where(x => x is not null).Select(x => x!).ToList();
@@ -153,12 +153,6 @@ public static class DemoReport
         }
         else if (inside.Count == 1) yield return ($"{inside[0]} ops", inside);
         if (longer.Count > 0) yield return ($"{longer[0]}–{longer[^1]} ops (longer than trained)", longer);
-    }
-
-    private static double Mean(DemoEval e, int r, IReadOnlyList<int> ops)
-    {
-        var idx = Enumerable.Range(0, e.Problems).Where(i => ops.Contains(e.Ops[i])).ToList();
-        return idx.Count == 0 ? double.NaN : idx.Count(i => e.Correct[r][i]) / (double)idx.Count;
     }
 
     private static string Pct(double v) => double.IsNaN(v) ? "-" : (v * 100).ToString("F0", Inv);

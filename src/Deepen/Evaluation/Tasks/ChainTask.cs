@@ -56,6 +56,10 @@ public sealed class ChainTask : IEvalTask
         }).ToList();
     }
 
+    /// <summary>Generated problems as documents, indexed in order.</summary>
+    public static IReadOnlyList<ChainDoc> Of(IEnumerable<Data.ChainProblem> problems) =>
+        problems.Select((p, i) => new ChainDoc(i, p.Question, p.Answer, p.Ops)).ToList();
+
     /// <summary>Loads <c>question</c>, <c>answer</c> and <c>ops</c> from every row of a JSONL file.</summary>
     public static IReadOnlyList<ChainDoc> Load(string path)
     {
