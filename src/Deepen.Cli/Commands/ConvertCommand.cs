@@ -18,7 +18,7 @@ public static class ConvertCommand
         var stride = new Option<int?>("--core-stride") { Description = "With --shape: pick the R core layers S apart, ending just before the coda." };
         var verify = new Option<bool>("--verify") { Description = "Check equivalence with the pruned source (adapter bypassed, zero state, r = 1); fail above 1e-4." };
         var dtype = new Option<string>("--dtype") { Description = "Stored dtype: float32 or bfloat16.", DefaultValueFactory = _ => "float32" };
-        var adapterInit = new Option<string>("--adapter-init") { Description = "default (PyTorch nn.Linear init) or identity ([0 | I]).", DefaultValueFactory = _ => "default" };
+        var adapterInit = new Option<string>("--adapter-init") { Description = "default (PyTorch nn.Linear init), identity ([0 | I]: ignore the state) or add ([I | I]: state plus prelude output).", DefaultValueFactory = _ => "default" };
         var seed = new Option<long>("--seed") { Description = "Seed of the adapter init.", DefaultValueFactory = _ => 0 };
         var meanRec = new Option<int>("--mean-recurrence") { Description = "Default recurrence stored in config.json.", DefaultValueFactory = _ => 32 };
         var backprop = new Option<int>("--mean-backprop-depth") { Description = "Backprop depth stored in config.json.", DefaultValueFactory = _ => 8 };
@@ -41,7 +41,8 @@ public static class ConvertCommand
                 {
                     "default" => AdapterInit.Default,
                     "identity" => AdapterInit.Identity,
-                    var v => throw new DeepenException($"--adapter-init '{v}': expected default or identity."),
+                    "add" => AdapterInit.Add,
+                    var v => throw new DeepenException($"--adapter-init '{v}': expected default, identity or add."),
                 },
                 Seed = parse.GetValue(seed),
                 Verify = parse.GetValue(verify),

@@ -11,6 +11,7 @@ public static class DataCommand
         cmd.Subcommands.Add(DataPrepareCommand.Create());
         cmd.Subcommands.Add(DataSynthMathCommand.Create());
         cmd.Subcommands.Add(DataSynthChainCommand.Create());
+        cmd.Subcommands.Add(DataSynthHopsCommand.Create());
         return cmd;
     }
 }

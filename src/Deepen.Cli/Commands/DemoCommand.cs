@@ -17,10 +17,10 @@ public static class DemoCommand
         var output = new Option<string?>("--out") { Description = "Output directory (default runs/demo or runs/demo-quick; with --seed S ≠ 0, runs/demo-seedS)." };
         var baseModel = new Option<string?>("--base") { Description = "Base model to retrofit (default: models/tiny-base-chains of this repository)." };
         var seed = new Option<long>("--seed") { Description = "Seed of every random choice: training and test problems, adapter init, data order, recurrence noise.", DefaultValueFactory = _ => 0 };
-        var adapter = new Option<string>("--adapter-init") { Description = "identity ([0 | I]: the state is ignored at first, so training starts from the base's own function) or default (the paper's random init).", DefaultValueFactory = _ => "identity" };
+        var adapter = new Option<string>("--adapter-init") { Description = "identity ([0 | I]: the state is ignored at first, so training starts from the base's own function) add ([I | I]: state plus prelude output, additive input injection) or default (the paper's random init).", DefaultValueFactory = _ => "identity" };
         var lossOn = new Option<string>("--loss-on") { Description = "answer (the answer tokens only) or all (every token).", DefaultValueFactory = _ => "answer" };
         var threads = new Option<int>("--threads") { Description = "Torch threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
-        adapter.AcceptOnlyFromAmong("default", "identity");
+        adapter.AcceptOnlyFromAmong("default", "identity", "add");
         lossOn.AcceptOnlyFromAmong("answer", "all");
         var cmd = new Command("demo", "Run the retrofitted-recurrence method end to end on the embedded base model and write a report.")
             { quick, output, baseModel, seed, adapter, lossOn, threads };
@@ -36,7 +36,7 @@ public static class DemoCommand
             var report = ConsoleProgress.Run((log, progress) => DemoRecipe.Run(options with
             {
                 Seed = s,
-                AdapterInit = parse.GetValue(adapter) == "identity" ? AdapterInit.Identity : AdapterInit.Default,
+                AdapterInit = Enum.Parse<AdapterInit>(parse.GetValue(adapter)!, ignoreCase: true),
                 LossOn = parse.GetValue(lossOn)!,
                 Threads = parse.GetValue(threads),
                 Log = log,

@@ -12,6 +12,9 @@ public enum AdapterInit
     Default,
     /// <summary>[0 | I]: the adapter passes the prelude output through and ignores the state.</summary>
     Identity,
+    /// <summary>[I | I]: state plus prelude output (additive input injection, as in looped transformers); at r = 1 the
+    /// base plus the small initial-state noise, and every later iteration continues from the previous one's output.</summary>
+    Add,
 }
 
 /// <summary>What <c>deepen convert</c> does.</summary>
@@ -133,6 +136,8 @@ public static class Retrofitter
     {
         if (init == AdapterInit.Identity)
             return cat([zeros(d, d), eye(d)], 1);                                    // [0 | I]
+        if (init == AdapterInit.Add)
+            return cat([eye(d), eye(d)], 1);                                         // [I | I]
         double bound = 1.0 / Math.Sqrt(2.0 * d);                                      // kaiming_uniform(a=√5) on fan_in 2d
         using var gen = new Generator((ulong)seed);
         return rand([d, 2L * d], generator: gen).mul_(2 * bound).sub_(bound);

@@ -108,6 +108,8 @@ public class ConvertTests
         using var id = Retrofitter.NewAdapter(8, AdapterInit.Identity, 0);
         using var s = rand(3, 8); using var e = rand(3, 8);
         Assert.True(nn.functional.linear(cat([s, e], -1), id).allclose(e));
+        using var add = Retrofitter.NewAdapter(8, AdapterInit.Add, 0);
+        Assert.True(nn.functional.linear(cat([s, e], -1), add).allclose(s + e));
     }
 
     [Theory]

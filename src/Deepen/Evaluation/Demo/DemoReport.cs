@@ -71,7 +71,7 @@ public static class DemoReport
         sb.AppendLine($"total {elapsed.TotalMinutes:F1} min on {o.Threads} thread{(o.Threads == 1 ? "" : "s")}, peak RSS {peakRssMb:F0} MB.");
         sb.AppendLine();
         sb.AppendLine("```");
-        sb.AppendLine($"deepen demo{(o.Quick ? " --quick" : "")} --seed {o.Seed}{(o.AdapterInit == Conversion.AdapterInit.Default ? " --adapter-init default" : "")}{(o.LossOn == "all" ? " --loss-on all" : "")} --out {Show(o.Out)}");
+        sb.AppendLine($"deepen demo{(o.Quick ? " --quick" : "")} --seed {o.Seed}{(o.AdapterInit != Conversion.AdapterInit.Identity ? $" --adapter-init {o.AdapterInit.ToString().ToLowerInvariant()}" : "")}{(o.LossOn == "all" ? " --loss-on all" : "")} --out {Show(o.Out)}");
         sb.AppendLine("```");
         sb.AppendLine();
         sb.AppendLine("## Training");

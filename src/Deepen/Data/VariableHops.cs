@@ -1,0 +1,97 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Deepen.Data;
+
+/// <summary>Settings for <see cref="VariableHops.Generate"/>.</summary>
+public sealed record VariableHopsOptions
+{
+    /// <summary>How many problems.</summary>
+    public int Count { get; init; } = 1000;
+    /// <summary>Hop counts; problem i gets <c>Hops[i % Hops.Count]</c>.</summary>
+    public IReadOnlyList<int> Hops { get; init; } = [1, 2, 3, 4, 5, 6, 7, 8];
+    public ulong Seed { get; init; }
+    public ChainSplit Split { get; init; } = ChainSplit.Train;
+    /// <summary>Chains in each problem: the asked one and <c>Chains − 1</c> distractors of the same length, each ending in
+    /// its own digit, so a model that only picks a digit from the prompt scores 1 / Chains.</summary>
+    public int Chains { get; init; } = 3;
+}
+
+/// <summary>
+/// Variable look-ups several hops deep: <c>find k: r = f ; l = 3 ; t = r ; f = 0 ; o = l ; k = o . k ?</c> → <c> 3</c>
+/// (k → o → l → 3: three hops). The definitions of all chains are shuffled together, so no position gives the answer
+/// away; each hop is one look-up by name whose result is the next name to look up, so one application of a shared block
+/// can do one hop and more recurrence follows longer chains. A finished chain stays finished (a digit has no definition),
+/// so extra iterations need not hurt. Names are distinct lowercase letters (hops · chains ≤ 26). The split is a SHA-256
+/// hash of the problem's text, as for <see cref="ModChain"/>.
+/// </summary>
+public static class VariableHops
+{
+    /// <summary>The text just before the answer (<c>loss_on: answer</c>'s <c>answer_marker</c> for these problems).</summary>
+    public const string AnswerMarker = " ?";
+
+    /// <summary>The most names a problem can use (the 26 lowercase letters).</summary>
+    public const int Names = 26;
+
+    /// <summary><paramref name="o"/>.Count problems of the requested split, deterministic in the options.</summary>
+    public static IEnumerable<ChainProblem> Generate(VariableHopsOptions o)
+    {
+        if (o.Count < 0) throw new DeepenException($"hop problems: count {o.Count}; expected at least 0.");
+        if (o.Chains < 1 || o.Chains > 10) throw new DeepenException($"hop problems: chains {o.Chains}; expected 1..10 (each chain ends in its own digit).");
+        int maxHops = Names / o.Chains;
+        if (o.Hops.Count == 0 || o.Hops.Any(k => k < 1 || k > maxHops))
+            throw new DeepenException($"hop problems: hops {string.Join(",", o.Hops)}; with {o.Chains} chains every hop count must be in 1..{maxHops} (hops · chains ≤ {Names} names).");
+        return GenerateValidated(o);
+    }
+
+    private static IEnumerable<ChainProblem> GenerateValidated(VariableHopsOptions o)
+    {
+        var rng = new SplitMix64(o.Seed);
+        for (int i = 0; i < o.Count; i++)
+        {
+            int hops = o.Hops[i % o.Hops.Count];
+            ChainProblem draft;
+            do draft = Draft(rng, hops, o.Chains);
+            while (SplitOf(draft.Canonical) != o.Split);
+            yield return draft;
+        }
+    }
+
+    /// <summary>A random problem of <paramref name="hops"/> hops with <paramref name="chains"/> chains (of any split).</summary>
+    public static ChainProblem Draft(SplitMix64 rng, int hops, int chains)
+    {
+        var names = Shuffled(rng, Enumerable.Range(0, Names).Select(c => (char)('a' + c)).ToArray()).Take(hops * chains).ToArray();
+        var digits = Shuffled(rng, Enumerable.Range(0, 10).ToArray()).Take(chains).ToArray();
+        var defs = new List<(char Name, string Value)>();
+        for (int c = 0; c < chains; c++)
+        {
+            var chain = names.AsSpan(c * hops, hops);                  // chain[0] = digit, chain[j] = chain[j − 1]
+            defs.Add((chain[0], digits[c].ToString()));
+            for (int j = 1; j < hops; j++) defs.Add((chain[j], chain[j - 1].ToString()));
+        }
+        var shuffledDefs = Shuffled(rng, defs.ToArray());
+        char asked = names[hops - 1];                                  // the head of chain 0
+        var body = string.Join(" ; ", shuffledDefs.Select(d => $"{d.Name} = {d.Value}"));
+        var question = new StringBuilder().Append("find ").Append(asked).Append(": ").Append(body)
+            .Append(" . ").Append(asked).Append(AnswerMarker).ToString();
+        return new ChainProblem(question, " " + digits[0], hops, digits[0], question);
+    }
+
+    /// <summary>The split of a problem, from a SHA-256 hash of its text: a pure function.</summary>
+    public static ChainSplit SplitOf(string canonical)
+    {
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes("deepen.variable-hops.v1:" + canonical));
+        int bucket = hash[0] % 10;
+        return bucket == 0 ? ChainSplit.Test : bucket == 1 ? ChainSplit.Validation : ChainSplit.Train;
+    }
+
+    private static T[] Shuffled<T>(SplitMix64 rng, T[] items)
+    {
+        for (int i = items.Length - 1; i > 0; i--)
+        {
+            int j = rng.Next(0, i);
+            (items[i], items[j]) = (items[j], items[i]);
+        }
+        return items;
+    }
+}
