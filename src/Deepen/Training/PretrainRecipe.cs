@@ -26,6 +26,11 @@ public sealed record PretrainOptions
     public ulong ChainSeed { get; init; } = 3;
     /// <summary>The fraction of chains shown with worked steps (the one-step operation as text).</summary>
     public double ChainWorkedFraction { get; init; }
+    /// <summary>Variable look-ups several hops deep (<see cref="VariableHops"/>, train split) mixed into the training text; 0 = none.</summary>
+    public int HopCount { get; init; }
+    public IReadOnlyList<int> HopHops { get; init; } = [1, 2, 3, 4];
+    public int HopChains { get; init; } = 3;
+    public ulong HopSeed { get; init; } = 5;
     /// <summary>A plain HF model to continue instead of a random init (its tokenizer is used; no tokenizer is trained).</summary>
     public string? InitFrom { get; init; }
     /// <summary>Fraction of each part's rows held out for validation.</summary>
@@ -62,8 +67,8 @@ public static class PretrainRecipe
             if (!File.Exists(c) && !Directory.Exists(c)) throw new DeepenException($"--corpus {c}: not found (the default is ../shared/data/corpus).");
         if (o.InitFrom is not null && !File.Exists(Path.Combine(o.InitFrom, HfConfig.FileName)))
             throw new DeepenException($"pretrain.init_from: {o.InitFrom} has no {HfConfig.FileName}; expected a plain HF model directory to continue from.");
-        if (o.Corpus.Count == 0 && o.MathCount == 0 && o.ChainCount == 0)
-            throw new DeepenException("pretrain: no data; give a corpus, math_count or chain_count.");
+        if (o.Corpus.Count == 0 && o.MathCount == 0 && o.ChainCount == 0 && o.HopCount == 0)
+            throw new DeepenException("pretrain: no data; give a corpus, math_count, chain_count or hop_count.");
         if (o.InitFrom is null && o.Corpus.Count == 0)
             throw new DeepenException("pretrain.corpus: empty; a model trained from scratch needs prose for its tokenizer (or continue one with init_from).");
         Directory.CreateDirectory(work);
@@ -95,6 +100,13 @@ public static class PretrainRecipe
             }));
         }
 
+        var hopFile = Path.Combine(work, "hop-train.jsonl");
+        if (o.HopCount > 0 && !File.Exists(hopFile))
+        {
+            o.Log($"[2/6] variable hops: {o.HopCount} problems, hops {string.Join(",", o.HopHops)}, {o.HopChains} chains, seed {o.HopSeed}");
+            ModChain.WriteJsonl(hopFile, VariableHops.Generate(new VariableHopsOptions { Count = o.HopCount, Hops = o.HopHops, Chains = o.HopChains, Seed = o.HopSeed }));
+        }
+
         // (3) token shards with held-out splits, one folder per part of the mix
         var parts = new List<(string Name, string Dir)>();
         using (var tok = TextTokenizer.FromDirectory(tokDir))
@@ -102,6 +114,7 @@ public static class PretrainRecipe
             if (o.Corpus.Count > 0) parts.Add(("prose", Prepare(Path.Combine(work, "data", "prose"), o.Corpus, DocumentSplit.Paragraph, o, tok, "[3/6] prose")));
             if (o.MathCount > 0) parts.Add(("synthetic math", Prepare(Path.Combine(work, "data", "math"), [mathFile], DocumentSplit.File, o, tok, "[3/6] math")));
             if (o.ChainCount > 0) parts.Add(("chains mod 10", Prepare(Path.Combine(work, "data", "chain"), [chainFile], DocumentSplit.File, o, tok, "[3/6] chains")));
+            if (o.HopCount > 0) parts.Add(("variable hops", Prepare(Path.Combine(work, "data", "hop"), [hopFile], DocumentSplit.File, o, tok, "[3/6] hops")));
         }
 
         // (4) the starting point: a random model, or the model being continued
@@ -158,7 +171,16 @@ public static class PretrainRecipe
         var held = parts.Select(x => (x.Name, Validation.Run(trainable, [Path.Combine(x.Dir, DataPreparer.ValFile)], [1], 8, 0, o.Train.Seed, null, null).Values.Single().Loss)).ToList();
         using var tok = TextTokenizer.FromDirectory(finalDir);
         using var inference = InferenceModel.For(model, "tiny-base");
-        var chains = o.ChainCount > 0 ? ChainAccuracy(inference, tok, o) : null;
+        var tables = new List<(string Title, string Unit, IReadOnlyList<(int Ops, int Count, double Acc)> Rows)>();
+        if (o.ChainCount > 0)
+            tables.Add(("Chains answered directly (validation split, greedy, chance 10 %)", "operations", AccuracyByLength(inference, tok,
+                ModChain.Generate(new ModChainOptions { Count = 1200, Ops = Enumerable.Range(1, 12).ToList(), Seed = o.ChainSeed + 1, Split = ChainSplit.Validation }))));
+        if (o.HopCount > 0)
+        {
+            int maxHops = Math.Min(8, VariableHops.Names / o.HopChains);
+            tables.Add(($"Variable hops answered directly (validation split, greedy, {o.HopChains} chains: chance {100.0 / o.HopChains:F0} % for a digit of the prompt)", "hops", AccuracyByLength(inference, tok,
+                VariableHops.Generate(new VariableHopsOptions { Count = 100 * maxHops, Hops = Enumerable.Range(1, maxHops).ToList(), Chains = o.HopChains, Seed = o.HopSeed + 1, Split = ChainSplit.Validation }))));
+        }
         var prompts = new List<string>
         {
             "It is a truth universally acknowledged",
@@ -166,6 +188,7 @@ public static class PretrainRecipe
             "Question: Mia has 12 apples. She buys 7 more. How many apples does Mia have now?\nAnswer:",
         };
         if (o.ChainCount > 0) prompts.AddRange(["mod 10: 6 -2 *3 +5 work:", "mod 10: 6 -2 *3 +5 ="]);
+        if (o.HopCount > 0) prompts.Add("find k: t = 3 ; o = t ; m = 5 ; k = o ; z = m . k ?");
         var generator = new Deepen.Inference.Generator(inference, tok);
         var samples = prompts.Select(p => (p, generator.Generate([p], new GenerationOptions { MaxNewTokens = 48 }).Single().Text)).ToList();
         long parameters = model.parameters().Sum(p => p.numel());
@@ -173,15 +196,15 @@ public static class PretrainRecipe
         {
             trainable.WriteInto(tmp, ScalarType.BFloat16);
             RecurrentCheckpoint.CopyCompanions(finalDir, tmp);
-            File.WriteAllText(Path.Combine(tmp, "README.md"), ModelCard(o, model.Config, parameters, held, chains, samples, elapsed));
+            File.WriteAllText(Path.Combine(tmp, "README.md"), ModelCard(o, model.Config, parameters, held, tables, samples, elapsed));
         });
         o.Log("held-out loss: " + string.Join(", ", held.Select(h => $"{h.Name} {h.Item2:F3}")) + " (nats/token)");
     }
 
-    /// <summary>Direct-answer accuracy on validation-split chains of 1–12 operations (100 asked for per length), by length.</summary>
-    private static IReadOnlyList<(int Ops, int Count, double Acc)> ChainAccuracy(InferenceModel model, TextTokenizer tok, PretrainOptions o)
+    /// <summary>Direct-answer accuracy on <paramref name="problems"/>, by length (operations or hops).</summary>
+    private static IReadOnlyList<(int Ops, int Count, double Acc)> AccuracyByLength(InferenceModel model, TextTokenizer tok, IEnumerable<ChainProblem> problems)
     {
-        var docs = Evaluation.Tasks.ChainTask.Of(ModChain.Generate(new ModChainOptions { Count = 1200, Ops = Enumerable.Range(1, 12).ToList(), Seed = o.ChainSeed + 1, Split = ChainSplit.Validation }));
+        var docs = Evaluation.Tasks.ChainTask.Of(problems);
         var task = new Evaluation.Tasks.ChainTask("chain", docs);
         var run = Evaluation.EvalRunner.RunTask(task, new ModelLanguageModel(model, tok, new ModelLanguageModelOptions { BatchSize = 64 }), 1, batchSize: 64);
         return run.Samples.GroupBy(x => docs[x.Doc].Ops).OrderBy(g => g.Key)
@@ -189,7 +212,7 @@ public static class PretrainRecipe
     }
 
     private static string ModelCard(PretrainOptions o, ModelConfig c, long parameters, IReadOnlyList<(string Name, double Loss)> held,
-        IReadOnlyList<(int Ops, int Count, double Acc)>? chains, IReadOnlyList<(string Prompt, string Completion)> samples, TimeSpan elapsed)
+        IReadOnlyList<(string Title, string Unit, IReadOnlyList<(int Ops, int Count, double Acc)> Rows)> tables, IReadOnlyList<(string Prompt, string Completion)> samples, TimeSpan elapsed)
     {
         var t = o.Train;
         var inv = CultureInfo.InvariantCulture;
@@ -200,7 +223,7 @@ public static class PretrainRecipe
         sb.AppendLine("retrofitted-recurrence method can be shown end to end offline. It is a small model trained briefly on a few");
         sb.AppendLine("million tokens: fluent-ish locally, not knowledgeable.");
         if (o.Corpus.Count == 0)
-            sb.AppendLine("Its last training saw no prose, so its prose has turned into chains (see the samples): it is a base for the chain task, not a language model.");
+            sb.AppendLine("Its last training saw no prose, so its prose has turned into its synthetic tasks (see the samples): it is a base for those tasks, not a language model.");
         sb.AppendLine();
         sb.AppendLine("## How it was made");
         sb.AppendLine();
@@ -215,6 +238,7 @@ public static class PretrainRecipe
         var mix = new List<string>();
         if (o.Corpus.Count > 0) mix.Add("the prose corpus (`../shared/data/corpus`: State of the Union addresses, the Brown corpus, Austen, Moby-Dick; public domain or redistributable) split into paragraphs");
         if (o.MathCount > 0) mix.Add($"{o.MathCount:N0} synthetic word problems (`deepen data synth-math`, train split, worked steps, {o.MathOps.Min()}–{o.MathOps.Max()} operations, seed {o.MathSeed}) as `Question: …\\nAnswer: …` text");
+        if (o.HopCount > 0) mix.Add($"{o.HopCount:N0} variable look-ups (`deepen data synth-hops`, train split, hops cycling through {string.Join(",", o.HopHops)}, {o.HopChains} chains, seed {o.HopSeed})");
         if (o.ChainCount > 0) mix.Add($"{o.ChainCount:N0} chains of operations mod 10 (`deepen data synth-chain`, train split, lengths cycling through {string.Join(",", o.ChainOps)}, {o.ChainWorkedFraction:P0} with worked steps, seed {o.ChainSeed})");
         sb.AppendLine($"- Data: {string.Join("; plus ", mix)}; packed into rows of {t.SeqLen + 1} tokens; {o.HoldoutFraction:P1} of rows of each held out.");
         sb.AppendLine($"- Architecture: Llama, {c.NumLayers} layers, d {c.HiddenSize}, {c.NumHeads} query / {c.NumKvHeads} KV heads (head_dim {c.HeadDim}), SwiGLU FFN {c.IntermediateSize}, RMSNorm, rope θ {c.RopeTheta.ToString(inv)}, context {c.MaxPositionEmbeddings}, untied embeddings; {parameters:N0} parameters.");
@@ -227,11 +251,11 @@ public static class PretrainRecipe
         sb.AppendLine("|---|---|---|");
         foreach (var (name, loss) in held) sb.AppendLine($"| {name} | {loss:F3} | {Math.Exp(loss):F2} |");
         sb.AppendLine();
-        if (chains is not null)
+        foreach (var (title, unit, chains) in tables)
         {
-            sb.AppendLine("## Chains answered directly (validation split, greedy, chance 10 %)");
+            sb.AppendLine("## " + title);
             sb.AppendLine();
-            sb.AppendLine("| operations | " + string.Join(" | ", chains.Select(x => x.Ops)) + " |");
+            sb.AppendLine($"| {unit} | " + string.Join(" | ", chains.Select(x => x.Ops)) + " |");
             sb.AppendLine("|---|" + string.Concat(chains.Select(_ => "---|")));
             sb.AppendLine("| problems | " + string.Join(" | ", chains.Select(x => x.Count)) + " |");
             sb.AppendLine("| accuracy (%) | " + string.Join(" | ", chains.Select(x => (x.Acc * 100).ToString("F0", inv))) + " |");

@@ -99,6 +99,33 @@ public class PretrainRecipeTests
     }
 
     [Fact]
+    public void ContinuingAModelOnHopsReportsHopAccuracyByHops()
+    {
+        using var tmp = new TestPaths.TempDir();
+        var shape = new Deepen.Checkpoints.ModelConfig
+        {
+            ModelType = "llama", VocabSize = 1, HiddenSize = 32, IntermediateSize = 64, NumLayers = 2, NumHeads = 4, NumKvHeads = 2,
+            HeadDim = 8, RmsNormEps = 1e-5, RopeTheta = 10000, MaxPositionEmbeddings = 128,
+        };
+        Deepen.Modeling.ModelFactory.CreatePlain(shape, TestPaths.FixtureModel("ci-tiny"), tmp["start"], seed: 3);
+        var options = new PretrainOptions
+        {
+            Corpus = [], MathCount = 0, HopCount = 300, HopHops = [1, 2], HopChains = 2, InitFrom = tmp["start"], HoldoutFraction = 0.05,
+            Shape = shape, ShipTo = tmp["ship"],
+            Train = new TrainConfig { Out = tmp["run"], SeqLen = 64, MicroBatchSize = 4, MaxSteps = 2, EvalEvery = 0, SaveEvery = 0, ValBatches = 2, Threads = 1, LossOn = "answer", AnswerMarker = " ?" },
+            Log = _ => { },
+        };
+        var result = PretrainRecipe.Run(options);
+        Assert.False(result.Stopped, result.Reason);
+        var card = File.ReadAllText(Path.Combine(tmp["ship"], "README.md"));
+        Assert.Contains("| variable hops |", card);
+        Assert.Contains("## Variable hops answered directly", card);
+        Assert.Contains("| hops | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 |", card);   // validation lengths beyond the trained 1-2
+        Assert.Contains("find k: t = 3", card);
+        Assert.DoesNotContain("Chains answered directly", card);
+    }
+
+    [Fact]
     public void NoDataIsRefused()
     {
         using var tmp = new TestPaths.TempDir();

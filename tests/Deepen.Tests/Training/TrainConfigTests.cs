@@ -289,6 +289,16 @@ public class TrainConfigTests
             Assert.True(p.ChainCount > 0 && p.ChainWorkedFraction > 0);
             return;
         }
+        if (file == "tiny-base-hops.yaml")   // tiny-base-chains continued on variable look-ups, answer-only loss
+        {
+            var p = PretrainConfigFile.Load(path, None);
+            Assert.Contains("deepen pretrain --config configs/tiny-base-hops.yaml", File.ReadAllText(path));
+            Assert.EndsWith(Path.Combine("models", "tiny-base-chains"), p.InitFrom);
+            Assert.True(p.HopCount > 0 && p.ChainCount == 0);
+            Assert.Equal([1, 2, 3, 4], p.HopHops.Distinct().Order());
+            Assert.Equal(("answer", " ?"), (p.Train.LossOn, p.Train.AnswerMarker));
+            return;
+        }
         if (file == "tiny-base.yaml")   // a pretraining recipe: training keys plus a pretrain: section
         {
             var p = PretrainConfigFile.Load(path, None);
