@@ -38,6 +38,11 @@ public sealed record RecurrentConfig
         int p = r.Int("n_layers_in_prelude"), core = r.Int("n_layers_in_recurrent_block"), c = r.Int("n_layers_in_coda");
         int d = r.Int("n_embd"), heads = r.Int("n_heads");
         var init = j["init_values"] as JsonObject;
+        if (j["rope_theta"] is null)
+            throw new DeepenException($"{path}: missing required key 'rope_theta' (the authors' code needs it and never reads 'rope_base').");
+        if (r.BoolOr("tie_embeddings", true))
+            throw new DeepenException($"{path}: 'tie_embeddings' is {(j["tie_embeddings"] is null ? "missing (the authors' default is true)" : "true")}; "
+                + "Deepen's recurrent models keep an untied lm_head (the retrofit unties it): set \"tie_embeddings\": false and store lm_head.weight.");
         var block = new ModelConfig
         {
             ModelType = j["deepen"]?["source_model_type"]?.GetValue<string>() ?? (style == BlockStyle.PostNormQkNorm ? "olmo2" : "llama"),
@@ -48,8 +53,8 @@ public sealed record RecurrentConfig
             NumHeads = heads,
             NumKvHeads = r.IntOr("num_key_value_heads", heads),
             HeadDim = r.IntOr("head_dim", d / heads),
-            RmsNormEps = r.DoubleOr("norm_eps", 1e-5),
-            RopeTheta = r.DoubleOr("rope_theta", 10000.0),
+            RmsNormEps = r.DoubleOr("norm_eps", AuthorsNormEps),
+            RopeTheta = r.Double("rope_theta"),
             RopeScaling = HfConfig.ParseRopeScaling(j["rope_scaling"], path),
             TieWordEmbeddings = false,   // the retrofit unties; tie_word_embeddings in the authors' files is tolerated and ignored
             MaxPositionEmbeddings = r.IntOr("max_position_embeddings", r.IntOr("block_size", 4096)),
@@ -67,13 +72,22 @@ public sealed record RecurrentConfig
             CodaLayers = c,
             MeanRecurrence = r.IntOr("mean_recurrence", 32),
             MeanBackpropDepth = r.IntOr("mean_backprop_depth", 8),
-            InitStd = init?["std"]?.GetValue<double>() ?? HuginnStateStd,
+            InitStd = init is null ? AuthorsStateStd(d) : InitValue(init, "std", path),
             InitScale = r.DoubleOr("init_scale", 1.0),
-            EmbedScale = init?["embed_scale"]?.GetValue<double>() ?? 1.0,
+            EmbedScale = init is null ? Math.Sqrt(d) : InitValue(init, "embed_scale", path),
             LayerPlan = ParsePlan(j["deepen"]?["layer_plan"]),
             SourceModelType = j["deepen"]?["source_model_type"]?.GetValue<string>(),
         };
     }
+
+    /// <summary>The authors' config class's <c>norm_eps</c> when the key is absent.</summary>
+    public const double AuthorsNormEps = 1e-6;
+
+    /// <summary>The authors' config class's state std when <c>init_values</c> is absent: √(2 / (5d)).</summary>
+    public static double AuthorsStateStd(int d) => Math.Sqrt(2.0 / (5.0 * d));
+
+    private static double InitValue(JsonObject init, string key, string path) =>
+        new JsonReader(init, path + " init_values").Double(key);
 
     private static LayerPlanRecord? ParsePlan(JsonNode? n)
     {
