@@ -13,9 +13,15 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     public readonly Parameter weight;   // (d,)
     public double Eps { get; }
 
+    // Held for the module's lifetime: an implicit temporary Scalar (x + 1e-5) can be finalized by the GC while the
+    // native call still reads it (TorchSharp 0.107; seen as "Expected false to be true" from Scalar::toFloat in CI).
+    private readonly Scalar _eps, _two;
+
     public RmsNorm(long dim, double eps, ScalarType dtype, Device? device = null) : base(nameof(RmsNorm))
     {
         Eps = eps;
+        _eps = eps.ToScalar();
+        _two = 2.ToScalar();
         weight = new Parameter(ones(dim, dtype: dtype, device: device));
         register_parameter(nameof(weight), weight);
     }
@@ -24,8 +30,14 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var x32 = x.to_type(ScalarType.Float32);
-        var normed = x32 * rsqrt(x32.pow(2).mean([-1], keepdim: true) + Eps);
+        var normed = x32 * rsqrt(x32.pow(_two).mean([-1], keepdim: true).add(_eps));
         var w = weight.dtype == x.dtype ? (Tensor)weight : weight.to_type(x.dtype);
         return (normed.to_type(x.dtype) * w).MoveToOuterDisposeScope();
+    }
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) { _eps.Dispose(); _two.Dispose(); }
+        base.Dispose(disposing);
     }
 }
