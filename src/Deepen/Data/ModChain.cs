@@ -111,9 +111,13 @@ public static class ModChain
     }
 
     /// <summary>The split of a chain, from a SHA-256 hash of its arithmetic: a pure function.</summary>
-    public static ChainSplit SplitOf(string canonical)
+    public static ChainSplit SplitOf(string canonical) => SplitOfHash("deepen.mod-chain.v1:", canonical);
+
+    /// <summary>The split of any task's problem: the first byte of SHA-256(<paramref name="salt"/> + <paramref name="canonical"/>)
+    /// mod 10, 0 → test, 1 → validation, else train (the fractions <see cref="ChainSplit"/> states).</summary>
+    internal static ChainSplit SplitOfHash(string salt, string canonical)
     {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes("deepen.mod-chain.v1:" + canonical));
+        var hash = SHA256.HashData(Encoding.UTF8.GetBytes(salt + canonical));
         int bucket = hash[0] % 10;
         return bucket == 0 ? ChainSplit.Test : bucket == 1 ? ChainSplit.Validation : ChainSplit.Train;
     }

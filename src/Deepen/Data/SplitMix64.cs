@@ -38,6 +38,17 @@ public sealed class SplitMix64
     /// <summary>One element of <paramref name="items"/>, uniformly.</summary>
     public T Pick<T>(IReadOnlyList<T> items) => items[Next(0, items.Count - 1)];
 
+    /// <summary>Shuffles <paramref name="items"/> in place (Fisher–Yates from the last index down) and returns it.</summary>
+    public T[] Shuffle<T>(T[] items)
+    {
+        for (int i = items.Length - 1; i > 0; i--)
+        {
+            int j = Next(0, i);
+            (items[i], items[j]) = (items[j], items[i]);
+        }
+        return items;
+    }
+
     /// <summary>True with probability <paramref name="p"/>.</summary>
     public bool Chance(double p) => (NextUInt64() >> 11) * (1.0 / (1UL << 53)) < p;
 }

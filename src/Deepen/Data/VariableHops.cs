@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 
 namespace Deepen.Data;
@@ -60,8 +59,8 @@ public static class VariableHops
     /// <summary>A random problem of <paramref name="hops"/> hops with <paramref name="chains"/> chains (of any split).</summary>
     public static ChainProblem Draft(SplitMix64 rng, int hops, int chains)
     {
-        var names = Shuffled(rng, Enumerable.Range(0, Names).Select(c => (char)('a' + c)).ToArray()).Take(hops * chains).ToArray();
-        var digits = Shuffled(rng, Enumerable.Range(0, 10).ToArray()).Take(chains).ToArray();
+        var names = rng.Shuffle(Enumerable.Range(0, Names).Select(c => (char)('a' + c)).ToArray()).Take(hops * chains).ToArray();
+        var digits = rng.Shuffle(Enumerable.Range(0, 10).ToArray()).Take(chains).ToArray();
         var defs = new List<(char Name, string Value)>();
         for (int c = 0; c < chains; c++)
         {
@@ -69,7 +68,7 @@ public static class VariableHops
             defs.Add((chain[0], digits[c].ToString()));
             for (int j = 1; j < hops; j++) defs.Add((chain[j], chain[j - 1].ToString()));
         }
-        var shuffledDefs = Shuffled(rng, defs.ToArray());
+        var shuffledDefs = rng.Shuffle(defs.ToArray());
         char asked = names[hops - 1];                                  // the head of chain 0
         var body = string.Join(" ; ", shuffledDefs.Select(d => $"{d.Name} = {d.Value}"));
         var question = new StringBuilder().Append("find ").Append(asked).Append(": ").Append(body)
@@ -78,20 +77,5 @@ public static class VariableHops
     }
 
     /// <summary>The split of a problem, from a SHA-256 hash of its text: a pure function.</summary>
-    public static ChainSplit SplitOf(string canonical)
-    {
-        var hash = SHA256.HashData(Encoding.UTF8.GetBytes("deepen.variable-hops.v1:" + canonical));
-        int bucket = hash[0] % 10;
-        return bucket == 0 ? ChainSplit.Test : bucket == 1 ? ChainSplit.Validation : ChainSplit.Train;
-    }
-
-    private static T[] Shuffled<T>(SplitMix64 rng, T[] items)
-    {
-        for (int i = items.Length - 1; i > 0; i--)
-        {
-            int j = rng.Next(0, i);
-            (items[i], items[j]) = (items[j], items[i]);
-        }
-        return items;
-    }
+    public static ChainSplit SplitOf(string canonical) => ModChain.SplitOfHash("deepen.variable-hops.v1:", canonical);
 }

@@ -28,6 +28,13 @@ public class PretrainConfigTests
 
 public class PretrainRecipeTests
 {
+    /// <summary>The 2-layer, d 32 Llama every recipe test trains (its vocabulary comes from the tokenizer).</summary>
+    private static readonly Deepen.Checkpoints.ModelConfig TinyShape = new()
+    {
+        ModelType = "llama", VocabSize = 1, HiddenSize = 32, IntermediateSize = 64, NumLayers = 2, NumHeads = 4, NumKvHeads = 2,
+        HeadDim = 8, RmsNormEps = 1e-5, RopeTheta = 10000, MaxPositionEmbeddings = 128,
+    };
+
     [Fact]
     public void TinyPretrainingShipsABf16ModelWithACard()
     {
@@ -41,11 +48,7 @@ public class PretrainRecipeTests
             VocabSize = 300,
             MathCount = 200,
             MathOps = [1, 2],
-            Shape = new Deepen.Checkpoints.ModelConfig
-            {
-                ModelType = "llama", VocabSize = 1, HiddenSize = 32, IntermediateSize = 64, NumLayers = 2, NumHeads = 4, NumKvHeads = 2,
-                HeadDim = 8, RmsNormEps = 1e-5, RopeTheta = 10000, MaxPositionEmbeddings = 128,
-            },
+            Shape = TinyShape,
             ShipTo = tmp["ship"],
             Train = new TrainConfig { Out = tmp["run"], SeqLen = 32, MicroBatchSize = 4, MaxSteps = 3, EvalEvery = 0, SaveEvery = 0, ValBatches = 2, Threads = 1 },
             Log = _ => { },
@@ -66,12 +69,7 @@ public class PretrainRecipeTests
     public void ContinuingAModelOnChainsKeepsItsTokenizerAndReportsChainAccuracy()
     {
         using var tmp = new TestPaths.TempDir();
-        var shape = new Deepen.Checkpoints.ModelConfig
-        {
-            ModelType = "llama", VocabSize = 1, HiddenSize = 32, IntermediateSize = 64, NumLayers = 2, NumHeads = 4, NumKvHeads = 2,
-            HeadDim = 8, RmsNormEps = 1e-5, RopeTheta = 10000, MaxPositionEmbeddings = 128,
-        };
-        Deepen.Modeling.ModelFactory.CreatePlain(shape, TestPaths.FixtureModel("ci-tiny"), tmp["start"], seed: 3);
+        Deepen.Modeling.ModelFactory.CreatePlain(TinyShape, TestPaths.FixtureModel("ci-tiny"), tmp["start"], seed: 3);
         var options = new PretrainOptions
         {
             Corpus = [],
@@ -81,7 +79,7 @@ public class PretrainRecipeTests
             ChainWorkedFraction = 0.3,
             InitFrom = tmp["start"],
             HoldoutFraction = 0.05,
-            Shape = shape,
+            Shape = TinyShape,
             ShipTo = tmp["ship"],
             Train = new TrainConfig { Out = tmp["run"], SeqLen = 64, MicroBatchSize = 4, MaxSteps = 2, EvalEvery = 0, SaveEvery = 0, ValBatches = 2, Threads = 1 },
             Log = _ => { },
@@ -102,16 +100,11 @@ public class PretrainRecipeTests
     public void ContinuingAModelOnHopsReportsHopAccuracyByHops()
     {
         using var tmp = new TestPaths.TempDir();
-        var shape = new Deepen.Checkpoints.ModelConfig
-        {
-            ModelType = "llama", VocabSize = 1, HiddenSize = 32, IntermediateSize = 64, NumLayers = 2, NumHeads = 4, NumKvHeads = 2,
-            HeadDim = 8, RmsNormEps = 1e-5, RopeTheta = 10000, MaxPositionEmbeddings = 128,
-        };
-        Deepen.Modeling.ModelFactory.CreatePlain(shape, TestPaths.FixtureModel("ci-tiny"), tmp["start"], seed: 3);
+        Deepen.Modeling.ModelFactory.CreatePlain(TinyShape, TestPaths.FixtureModel("ci-tiny"), tmp["start"], seed: 3);
         var options = new PretrainOptions
         {
             Corpus = [], MathCount = 0, HopCount = 300, HopHops = [1, 2], HopChains = 2, InitFrom = tmp["start"], HoldoutFraction = 0.05,
-            Shape = shape, ShipTo = tmp["ship"],
+            Shape = TinyShape, ShipTo = tmp["ship"],
             Train = new TrainConfig { Out = tmp["run"], SeqLen = 64, MicroBatchSize = 4, MaxSteps = 2, EvalEvery = 0, SaveEvery = 0, ValBatches = 2, Threads = 1, LossOn = "answer", AnswerMarker = " ?" },
             Log = _ => { },
         };
@@ -132,11 +125,7 @@ public class PretrainRecipeTests
         var e = Assert.Throws<DeepenException>(() => PretrainRecipe.Run(new PretrainOptions
         {
             Corpus = [], MathCount = 0, ChainCount = 0, ShipTo = tmp["ship"],
-            Shape = new Deepen.Checkpoints.ModelConfig
-            {
-                ModelType = "llama", VocabSize = 1, HiddenSize = 32, IntermediateSize = 64, NumLayers = 2, NumHeads = 4, NumKvHeads = 2,
-                HeadDim = 8, RmsNormEps = 1e-5, RopeTheta = 10000, MaxPositionEmbeddings = 128,
-            },
+            Shape = TinyShape,
             Train = new TrainConfig { Out = tmp["run"] }, Log = _ => { },
         }));
         Assert.Contains("no data", e.Message);
