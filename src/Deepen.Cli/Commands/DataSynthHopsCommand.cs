@@ -15,7 +15,7 @@ public static class DataSynthHopsCommand
         var split = new Option<string>("--split") { Description = "train, validation or test (disjoint: the problem's text hashes to one split).", DefaultValueFactory = _ => "train" };
         var outFile = new Option<string>("--out") { Description = "Output .jsonl file.", Required = true };
         split.AcceptOnlyFromAmong("train", "validation", "test");
-        var cmd = new Command("synth-hops", "Generate variable look-ups several hops deep (find k: t = 3 ; k = t . k ? 3) as JSONL (question, answer, ops = hops, result, text).")
+        var cmd = new Command("synth-hops", "Generate variable look-ups several hops deep (find k:t=3;k=t.k? → 3) as JSONL (question, answer, ops = hops, result, text).")
         {
             count, hops, chains, seed, split, outFile,
         };

@@ -6,7 +6,7 @@ using Deepen.Evaluation.Demo;
 namespace Deepen.Cli.Commands;
 
 /// <summary>
-/// <c>deepen demo [--quick] [--seed S] [--out DIR]</c>: the whole method on the shipped base model, offline
+/// <c>deepen demo [--quick] [--task chains|hops] [--seed S] [--out DIR]</c>: the whole method on the shipped base model, offline
 /// (convert, curriculum training, equal-FLOPs static baseline, evaluation, report with plots and a heat map).
 /// </summary>
 public static class DemoCommand
@@ -14,25 +14,28 @@ public static class DemoCommand
     public static Command Create()
     {
         var quick = new Option<bool>("--quick") { Description = "A small run (under 3 minutes on 2 cores) that writes every artefact." };
-        var output = new Option<string?>("--out") { Description = "Output directory (default runs/demo or runs/demo-quick; with --seed S ≠ 0, runs/demo-seedS)." };
-        var baseModel = new Option<string?>("--base") { Description = "Base model to retrofit (default: models/tiny-base-chains of this repository)." };
+        var output = new Option<string?>("--out") { Description = "Output directory (default runs/demo or runs/demo-quick; with --task hops, runs/demo-hops; with --seed S ≠ 0, runs/demo-seedS)." };
+        var task = new Option<string>("--task") { Description = "chains (operations modulo 10; base models/tiny-base-chains) or hops (variable look-ups; base models/tiny-base-hops).", DefaultValueFactory = _ => DemoTask.Chains.Name };
+        var baseModel = new Option<string?>("--base") { Description = "Base model to retrofit (default: the task's shipped base of this repository)." };
         var seed = new Option<long>("--seed") { Description = "Seed of every random choice: training and test problems, adapter init, data order, recurrence noise.", DefaultValueFactory = _ => 0 };
         var adapter = new Option<string>("--adapter-init") { Description = "identity ([0 | I]: the state is ignored at first, so training starts from the base's own function) add ([I | I]: state plus prelude output, additive input injection) or default (the paper's random init).", DefaultValueFactory = _ => "identity" };
         var lossOn = new Option<string>("--loss-on") { Description = "answer (the answer tokens only) or all (every token).", DefaultValueFactory = _ => "answer" };
         var threads = new Option<int>("--threads") { Description = "Torch threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
         adapter.AcceptOnlyFromAmong("default", "identity", "add");
         lossOn.AcceptOnlyFromAmong("answer", "all");
+        task.AcceptOnlyFromAmong([.. DemoTask.All.Select(t => t.Name)]);
         var cmd = new Command("demo", "Run the retrofitted-recurrence method end to end on the embedded base model and write a report.")
-            { quick, output, baseModel, seed, adapter, lossOn, threads };
+            { quick, output, task, baseModel, seed, adapter, lossOn, threads };
         cmd.Handle(parse =>
         {
             bool q = parse.GetValue(quick);
             long s = parse.GetValue(seed);
-            var model = parse.GetValue(baseModel) ?? FindBaseModel();
+            var demoTask = DemoTask.Parse(parse.GetValue(task)!);
+            var model = parse.GetValue(baseModel) ?? FindBaseModel(demoTask.DefaultBase);
             using var interrupt = new GracefulInterrupt(Console.Error.WriteLine);
-            var name = (q ? "runs/demo-quick" : "runs/demo") + (s != 0 ? $"-seed{s}" : "");
+            var name = (q ? "runs/demo-quick" : "runs/demo") + (demoTask != DemoTask.Chains ? $"-{demoTask.Name}" : "") + (s != 0 ? $"-seed{s}" : "");
             var outDir = Path.GetFullPath(parse.GetValue(output) ?? name);
-            var options = q ? DemoOptions.QuickRun(model, outDir) : DemoOptions.Full(model, outDir);
+            var options = q ? DemoOptions.QuickRun(model, outDir, demoTask) : DemoOptions.Full(model, outDir, demoTask);
             var report = ConsoleProgress.Run((log, progress) => DemoRecipe.Run(options with
             {
                 Seed = s,
@@ -48,10 +51,9 @@ public static class DemoCommand
         return cmd;
     }
 
-    /// <summary>models/tiny-base-chains under the current directory, or above the CLI's own location (a clone's build output).</summary>
-    private static string FindBaseModel()
+    /// <summary><paramref name="rel"/> (e.g. models/tiny-base-chains) under the current directory, or above the CLI's own location (a clone's build output).</summary>
+    private static string FindBaseModel(string rel)
     {
-        const string rel = "models/tiny-base-chains";
         if (Directory.Exists(rel)) return Path.GetFullPath(rel);
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (Directory.Exists(Path.Combine(dir.FullName, rel))) return Path.Combine(dir.FullName, rel);

@@ -14,20 +14,32 @@ public sealed record VariableHopsOptions
     /// <summary>Chains in each problem: the asked one and <c>Chains − 1</c> distractors of the same length, each ending in
     /// its own digit, so a model that only picks a digit from the prompt scores 1 / Chains.</summary>
     public int Chains { get; init; } = 3;
+    /// <summary>The fraction of problems shown with the look-ups written out (<c>find k:…;k=o.k&gt;o&gt;l&gt;3</c>): each written hop
+    /// is the one-hop look-up as text, as <see cref="ModChainOptions.WorkedFraction"/> shows the one-step operation. 0 = all direct.</summary>
+    public double WorkedFraction { get; init; }
 }
 
 /// <summary>
-/// Variable look-ups several hops deep: <c>find k: r = f ; l = 3 ; t = r ; f = 0 ; o = l ; k = o . k ?</c> → <c> 3</c>
+/// Variable look-ups several hops deep: <c>find k:r=f;l=3;t=r;f=0;o=l;k=o.k?</c> → <c>3</c>
 /// (k → o → l → 3: three hops). The definitions of all chains are shuffled together, so no position gives the answer
 /// away; each hop is one look-up by name whose result is the next name to look up, so one application of a shared block
 /// can do one hop and more recurrence follows longer chains. A finished chain stays finished (a digit has no definition),
 /// so extra iterations need not hurt. Names are distinct lowercase letters (hops · chains ≤ 26). The split is a SHA-256
-/// hash of the problem's text, as for <see cref="ModChain"/>.
+/// hash of the problem's text, as for <see cref="ModChain"/>. There are no spaces: with Deepen's tokenizer every name,
+/// <c>=</c>, <c>;</c> and digit is then one token (four tokens a definition), where <c>" = "</c> split into a bare space
+/// token and the symbol (docs/results.md, E14–E17).
 /// </summary>
 public static class VariableHops
 {
     /// <summary>The text just before the answer (<c>loss_on: answer</c>'s <c>answer_marker</c> for these problems).</summary>
-    public const string AnswerMarker = " ?";
+    public const string AnswerMarker = "?";
+
+    /// <summary>What follows the asked name in a worked problem, and separates its written hops.</summary>
+    public const string WorkedMarker = ">";
+
+    /// <summary>The text just before the asked name, in both forms: <c>answer_marker: "."</c> supervises the asked name, the
+    /// written hops and the answer of every problem.</summary>
+    public const string QueryMarker = ".";
 
     /// <summary>The most names a problem can use (the 26 lowercase letters).</summary>
     public const int Names = 26;
@@ -36,6 +48,7 @@ public static class VariableHops
     public static IEnumerable<ChainProblem> Generate(VariableHopsOptions o)
     {
         if (o.Count < 0) throw new DeepenException($"hop problems: count {o.Count}; expected at least 0.");
+        if (o.WorkedFraction is < 0 or > 1 || double.IsNaN(o.WorkedFraction)) throw new DeepenException($"hop problems: worked fraction {o.WorkedFraction}; expected 0..1.");
         if (o.Chains < 1 || o.Chains > 10) throw new DeepenException($"hop problems: chains {o.Chains}; expected 1..10 (each chain ends in its own digit).");
         int maxHops = Names / o.Chains;
         if (o.Hops.Count == 0 || o.Hops.Any(k => k < 1 || k > maxHops))
@@ -49,15 +62,18 @@ public static class VariableHops
         for (int i = 0; i < o.Count; i++)
         {
             int hops = o.Hops[i % o.Hops.Count];
+            bool worked = o.WorkedFraction > 0 && rng.NextDouble() < o.WorkedFraction;
             ChainProblem draft;
-            do draft = Draft(rng, hops, o.Chains);
+            do draft = Draft(rng, hops, o.Chains, worked);
             while (SplitOf(draft.Canonical) != o.Split);
             yield return draft;
         }
     }
 
-    /// <summary>A random problem of <paramref name="hops"/> hops with <paramref name="chains"/> chains (of any split).</summary>
-    public static ChainProblem Draft(SplitMix64 rng, int hops, int chains)
+    /// <summary>A random problem of <paramref name="hops"/> hops with <paramref name="chains"/> chains (of any split), direct
+    /// or with the hops written out; both forms of a problem have the same canonical text (the direct question), so they
+    /// fall in the same split.</summary>
+    public static ChainProblem Draft(SplitMix64 rng, int hops, int chains, bool worked = false)
     {
         var names = rng.Shuffle(Enumerable.Range(0, Names).Select(c => (char)('a' + c)).ToArray()).Take(hops * chains).ToArray();
         var digits = rng.Shuffle(Enumerable.Range(0, 10).ToArray()).Take(chains).ToArray();
@@ -70,10 +86,12 @@ public static class VariableHops
         }
         var shuffledDefs = rng.Shuffle(defs.ToArray());
         char asked = names[hops - 1];                                  // the head of chain 0
-        var body = string.Join(" ; ", shuffledDefs.Select(d => $"{d.Name} = {d.Value}"));
-        var question = new StringBuilder().Append("find ").Append(asked).Append(": ").Append(body)
-            .Append(" . ").Append(asked).Append(AnswerMarker).ToString();
-        return new ChainProblem(question, " " + digits[0], hops, digits[0], question);
+        var body = string.Join(";", shuffledDefs.Select(d => $"{d.Name}={d.Value}"));
+        var prefix = new StringBuilder().Append("find ").Append(asked).Append(':').Append(body).Append(QueryMarker).Append(asked).ToString();
+        var direct = prefix + AnswerMarker;
+        if (!worked) return new ChainProblem(direct, digits[0].ToString(), hops, digits[0], direct);
+        var path = names.AsSpan(0, hops).ToArray().Reverse().Skip(1).Select(n => n.ToString()).Append(digits[0].ToString());   // chain 0 from its head
+        return new ChainProblem(prefix + WorkedMarker, string.Join(WorkedMarker, path), hops, digits[0], direct);
     }
 
     /// <summary>The split of a problem, from a SHA-256 hash of its text: a pure function.</summary>

@@ -12,7 +12,7 @@ public static class PretrainConfigFile
 {
     public static readonly string[] Keys =
     [
-        "corpus", "vocab_size", "tokenizer_max_bytes", "math_count", "math_ops", "math_seed", "chain_count", "chain_ops", "chain_seed", "chain_worked_fraction", "hop_count", "hop_hops", "hop_chains", "hop_seed", "init_from", "holdout",
+        "corpus", "vocab_size", "tokenizer_max_bytes", "math_count", "math_ops", "math_seed", "chain_count", "chain_ops", "chain_seed", "chain_worked_fraction", "hop_count", "hop_hops", "hop_chains", "hop_seed", "hop_worked_fraction", "init_from", "holdout",
         "layers", "hidden_size", "heads", "kv_heads", "intermediate_size", "max_positions", "rope_theta", "init_seed", "ship_to",
     ];
 
@@ -64,6 +64,7 @@ public static class PretrainConfigFile
                 HopHops = CountSpec.Parse(S("hop_hops", "1-4"), VariableHops.Names, "pretrain.hop_hops"),
                 HopChains = I("hop_chains", 3),
                 HopSeed = (ulong)I("hop_seed", 5),
+                HopWorkedFraction = D("hop_worked_fraction", 0),
                 InitFrom = p.ContainsKey("init_from") ? Path.GetFullPath(S("init_from", "")) : null,
                 HoldoutFraction = D("holdout", 0.02),
                 Shape = new ModelConfig

@@ -31,6 +31,8 @@ public sealed record PretrainOptions
     public IReadOnlyList<int> HopHops { get; init; } = [1, 2, 3, 4];
     public int HopChains { get; init; } = 3;
     public ulong HopSeed { get; init; } = 5;
+    /// <summary>The fraction of look-ups shown with their hops written out (the one-hop look-up as text).</summary>
+    public double HopWorkedFraction { get; init; }
     /// <summary>A plain HF model to continue instead of a random init (its tokenizer is used; no tokenizer is trained).</summary>
     public string? InitFrom { get; init; }
     /// <summary>Fraction of each part's rows held out for validation.</summary>
@@ -103,8 +105,8 @@ public static class PretrainRecipe
         var hopFile = Path.Combine(work, "hop-train.jsonl");
         if (o.HopCount > 0 && !File.Exists(hopFile))
         {
-            o.Log($"[2/6] variable hops: {o.HopCount} problems, hops {string.Join(",", o.HopHops)}, {o.HopChains} chains, seed {o.HopSeed}");
-            ModChain.WriteJsonl(hopFile, VariableHops.Generate(new VariableHopsOptions { Count = o.HopCount, Hops = o.HopHops, Chains = o.HopChains, Seed = o.HopSeed }));
+            o.Log($"[2/6] variable hops: {o.HopCount} problems, hops {string.Join(",", o.HopHops)}, {o.HopChains} chains, {o.HopWorkedFraction:P0} with the hops written out, seed {o.HopSeed}");
+            ModChain.WriteJsonl(hopFile, VariableHops.Generate(new VariableHopsOptions { Count = o.HopCount, Hops = o.HopHops, Chains = o.HopChains, Seed = o.HopSeed, WorkedFraction = o.HopWorkedFraction }));
         }
 
         // (3) token shards with held-out splits, one folder per part of the mix
@@ -188,7 +190,7 @@ public static class PretrainRecipe
             "Question: Mia has 12 apples. She buys 7 more. How many apples does Mia have now?\nAnswer:",
         };
         if (o.ChainCount > 0) prompts.AddRange(["mod 10: 6 -2 *3 +5 work:", "mod 10: 6 -2 *3 +5 ="]);
-        if (o.HopCount > 0) prompts.Add("find k: t = 3 ; o = t ; m = 5 ; k = o ; z = m . k ?");
+        if (o.HopCount > 0) prompts.Add("find k:t=3;o=t;m=5;k=o;z=m.k?");
         var generator = new Deepen.Inference.Generator(inference, tok);
         var samples = prompts.Select(p => (p, generator.Generate([p], new GenerationOptions { MaxNewTokens = 48 }).Single().Text)).ToList();
         long parameters = model.parameters().Sum(p => p.numel());
@@ -238,7 +240,7 @@ public static class PretrainRecipe
         var mix = new List<string>();
         if (o.Corpus.Count > 0) mix.Add("the prose corpus (`../shared/data/corpus`: State of the Union addresses, the Brown corpus, Austen, Moby-Dick; public domain or redistributable) split into paragraphs");
         if (o.MathCount > 0) mix.Add($"{o.MathCount:N0} synthetic word problems (`deepen data synth-math`, train split, worked steps, {o.MathOps.Min()}–{o.MathOps.Max()} operations, seed {o.MathSeed}) as `Question: …\\nAnswer: …` text");
-        if (o.HopCount > 0) mix.Add($"{o.HopCount:N0} variable look-ups (`deepen data synth-hops`, train split, hops cycling through {string.Join(",", o.HopHops)}, {o.HopChains} chains, seed {o.HopSeed})");
+        if (o.HopCount > 0) mix.Add($"{o.HopCount:N0} variable look-ups (`deepen data synth-hops`, train split, hops cycling through {string.Join(",", o.HopHops)}, {o.HopChains} chains, {o.HopWorkedFraction:P0} with the hops written out, seed {o.HopSeed})");
         if (o.ChainCount > 0) mix.Add($"{o.ChainCount:N0} chains of operations mod 10 (`deepen data synth-chain`, train split, lengths cycling through {string.Join(",", o.ChainOps)}, {o.ChainWorkedFraction:P0} with worked steps, seed {o.ChainSeed})");
         sb.AppendLine($"- Data: {string.Join("; plus ", mix)}; packed into rows of {t.SeqLen + 1} tokens; {o.HoldoutFraction:P1} of rows of each held out.");
         sb.AppendLine($"- Architecture: Llama, {c.NumLayers} layers, d {c.HiddenSize}, {c.NumHeads} query / {c.NumKvHeads} KV heads (head_dim {c.HeadDim}), SwiGLU FFN {c.IntermediateSize}, RMSNorm, rope θ {c.RopeTheta.ToString(inv)}, context {c.MaxPositionEmbeddings}, untied embeddings; {parameters:N0} parameters.");

@@ -42,7 +42,7 @@ public class DataAndTokenizerCommandTests
         Assert.Equal(0, Run("data", "synth-hops", "--count", "30", "--hops", "2,5", "--chains", "2", "--split", "test", "--seed", "4", "--out", dir["h.jsonl"]));
         var lines = File.ReadAllLines(dir["h.jsonl"]);
         Assert.Equal(30, lines.Length);
-        Assert.All(lines, l => Assert.Matches("^\\{\"question\":\"find ([a-z]): [a-z] = [a-z0-9]( ; [a-z] = [a-z0-9])+ \\. \\1 \\?\",\"answer\":\" \\d\",\"ops\":(2|5),", l));
+        Assert.All(lines, l => Assert.Matches("^\\{\"question\":\"find ([a-z]):[a-z]=[a-z0-9](;[a-z]=[a-z0-9])+\\.\\1\\?\",\"answer\":\"\\d\",\"ops\":(2|5),", l));
         Assert.Equal(1, Run("data", "synth-hops", "--hops", "1-9", "--chains", "3", "--out", dir["bad.jsonl"]));
         Assert.False(File.Exists(dir["bad.jsonl"]));
     }

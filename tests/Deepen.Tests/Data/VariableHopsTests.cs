@@ -9,12 +9,12 @@ public class VariableHopsTests
     /// <summary>Follows the definitions from the asked name to a digit; returns the digit and the hops taken.</summary>
     private static (int Digit, int Hops) Follow(string question)
     {
-        var m = Regex.Match(question, @"^find ([a-z]): ((?:[a-z] = [a-z0-9](?: ; )?)+) \. \1 \?$");
+        var m = Regex.Match(question, @"^find ([a-z]):((?:[a-z]=[a-z0-9];?)+)\.\1\?$");
         Assert.True(m.Success, question);
         var defs = new Dictionary<string, string>();
-        foreach (var d in m.Groups[2].Value.Split(" ; "))
+        foreach (var d in m.Groups[2].Value.Split(';'))
         {
-            var parts = d.Split(" = ");
+            var parts = d.Split('=');
             Assert.True(defs.TryAdd(parts[0], parts[1]), $"'{parts[0]}' defined twice in {question}");
         }
         string current = m.Groups[1].Value;
@@ -33,19 +33,57 @@ public class VariableHopsTests
             var (digit, hops) = Follow(p.Question);
             Assert.Equal(p.Result, digit);
             Assert.Equal(p.Ops, hops);
-            Assert.Equal(" " + digit, p.Answer);
-            Assert.Equal(3 * p.Ops, Regex.Matches(p.Question, @"[a-z] = ").Count);                  // 3 chains of Ops definitions
-            var digits = Regex.Matches(p.Question, @"= (\d)").Select(x => x.Groups[1].Value).ToList();
+            Assert.Equal(digit.ToString(), p.Answer);
+            Assert.Equal(3 * p.Ops, Regex.Matches(p.Question, @"[a-z]=").Count);                  // 3 chains of Ops definitions
+            var digits = Regex.Matches(p.Question, @"=(\d)").Select(x => x.Groups[1].Value).ToList();
             Assert.Equal(3, digits.Distinct().Count());                                              // each chain its own digit
         }
         Assert.Equal(Enumerable.Range(1, 8), problems.Select(p => p.Ops).Distinct().Order());
     }
 
     [Fact]
+    public void WorkedProblemsWriteOutEveryHopOfTheAskedChain()
+    {
+        var problems = VariableHops.Generate(new VariableHopsOptions { Count = 300, Hops = [1, 2, 3, 5, 8], Seed = 4, WorkedFraction = 0.5 }).ToList();
+        var worked = problems.Where(p => p.Question.EndsWith(VariableHops.WorkedMarker, StringComparison.Ordinal)).ToList();
+        Assert.InRange(worked.Count, 120, 180);
+        Assert.All(problems.Except(worked), p => Assert.EndsWith(VariableHops.AnswerMarker, p.Question));
+        foreach (var p in worked)
+        {
+            Assert.Equal(p.Question[..^1] + VariableHops.AnswerMarker, p.Canonical);                 // same problem, same split as its direct form
+            var (digit, hops) = Follow(p.Canonical);
+            var defs = p.Question[(p.Question.IndexOf(':') + 1)..p.Question.LastIndexOf('.')].Split(';').ToDictionary(d => d[0], d => d[2]);
+            var path = p.Answer.Split(VariableHops.WorkedMarker);
+            Assert.Equal(hops, path.Length);
+            char current = p.Question[^2];                                                             // the asked name
+            foreach (var step in path) { Assert.Equal(defs[current].ToString(), step); current = step[0]; }
+            Assert.Equal(digit.ToString(), path[^1]);
+            Assert.Equal((p.Ops, p.Result), (hops, digit));
+        }
+    }
+
+    [Fact]
+    public void WorkedFractionZeroLeavesTheDirectProblemsUnchanged() =>
+        Assert.Equal(VariableHops.Generate(new VariableHopsOptions { Count = 50, Seed = 8 }).Select(p => p.Question + p.Answer),
+            VariableHops.Generate(new VariableHopsOptions { Count = 50, Seed = 8, WorkedFraction = 0 }).Select(p => p.Question + p.Answer));
+
+    [Fact]
+    public void EverySymbolIsOneTokenOfTheShippedTokenizer()
+    {
+        using var tok = Deepen.Checkpoints.TextTokenizer.FromDirectory(Path.Combine(TestPaths.RepoRoot, "models", "tiny-base"));
+        foreach (var p in VariableHops.Generate(new VariableHopsOptions { Count = 100, Hops = [1, 2, 3, 4, 5, 6, 7, 8], Seed = 5 }))
+        {
+            var body = p.Question[(p.Question.IndexOf(':') + 1)..];                                // r=f;l=3;…;k=o.k?
+            Assert.Equal(body.Length, tok.Encode(body, addSpecialTokens: false).Length);
+            Assert.Single(tok.Encode(p.Answer, addSpecialTokens: false));
+        }
+    }
+
+    [Fact]
     public void TheAskedDefinitionIsNotAlwaysInTheSamePlace()
     {
         var firstDefined = VariableHops.Generate(new VariableHopsOptions { Count = 200, Hops = [3], Seed = 9 })
-            .Select(p => Regex.Match(p.Question, @"^find ([a-z]): ([a-z]) =").Groups is var g && g[1].Value == g[2].Value).ToList();
+            .Select(p => Regex.Match(p.Question, @"^find ([a-z]):([a-z])=").Groups is var g && g[1].Value == g[2].Value).ToList();
         Assert.InRange(firstDefined.Count(x => x), 10, 70);                                          // about 1 in 9
     }
 
@@ -67,9 +105,10 @@ public class VariableHopsTests
     [InlineData(9, 3, "1..8")]
     [InlineData(1, 11, "chains 11")]
     [InlineData(0, 3, "1..8")]
-    public void BadSettingsNameTheValue(int hops, int chains, string message)
+    [InlineData(2, 3, "worked fraction 1.5", 1.5)]
+    public void BadSettingsNameTheValue(int hops, int chains, string message, double worked = 0)
     {
-        var ex = Assert.Throws<DeepenException>(() => VariableHops.Generate(new VariableHopsOptions { Hops = [hops], Chains = chains }).ToList());
+        var ex = Assert.Throws<DeepenException>(() => VariableHops.Generate(new VariableHopsOptions { Hops = [hops], Chains = chains, WorkedFraction = worked }).ToList());
         Assert.Contains(message, ex.Message);
     }
 }

@@ -6,8 +6,10 @@ namespace Deepen.Tests.Evaluation;
 /// <summary>A shrunken demo on a tiny random base model writes every artefact of the real one.</summary>
 public class DemoTests
 {
-    [Fact]
-    public void TinyDemoWritesTheReportPlotsRunsAndSamples()
+    [Theory]
+    [InlineData("chains")]
+    [InlineData("hops")]
+    public void TinyDemoWritesTheReportPlotsRunsAndSamples(string task)
     {
         using var tmp = new TestPaths.TempDir();
         var shape = new ModelConfig
@@ -16,7 +18,7 @@ public class DemoTests
             HeadDim = 8, RmsNormEps = 1e-5, RopeTheta = 10000, MaxPositionEmbeddings = 128,
         };
         Deepen.Modeling.ModelFactory.CreatePlain(shape, TestPaths.FixtureModel("ci-tiny"), tmp["base"], seed: 1);
-        var options = DemoOptions.QuickRun(tmp["base"], tmp["demo"]) with
+        var options = DemoOptions.QuickRun(tmp["base"], tmp["demo"], DemoTask.Parse(task)) with
         {
             Steps = 4, TrainProblems = 300, TestProblems = 12, TestRecurrences = [1, 2], SeqLen = 64, MicroBatch = 4,
             TrainOps = [1, 2], TestOps = [1, 2, 3], RunNoCurriculum = true, Threads = 1, Log = _ => { },
@@ -25,7 +27,7 @@ public class DemoTests
         Assert.Equal(Path.Combine(tmp["demo"], "report.md"), report);
         var text = File.ReadAllText(report);
         foreach (var must in new[] { "## Training", "## Accuracy", "### By chain length", "| 3 (longer) |", "accuracy-heatmap.png", "The paper's claims",
-                     "1. **Accuracy grows", "2. **At equal training FLOPs", "3. **The recurrence curriculum", "McNemar", "(seed 0)" })
+                     "1. **Accuracy grows", "2. **At equal training FLOPs", "3. **The recurrence curriculum", "McNemar", "(seed 0)", $"--task {task}", $"| {DemoTask.Parse(task).Unit} | problems |" })
             Assert.Contains(must, text);
         foreach (var png in new[] { "accuracy-vs-recurrence.png", "loss-vs-flops.png", "val-loss-vs-flops.png", "accuracy-heatmap.png" })
         {
@@ -39,6 +41,7 @@ public class DemoTests
         Assert.True(RecurrentCheckpoint.IsRecurrent(Path.Combine(tmp["demo"], "runs", "recurrent", "final")));
         var config = File.ReadAllText(Path.Combine(tmp["demo"], "runs", "recurrent", "config.yaml"));
         Assert.Contains("loss_on: answer", config);
+        Assert.Contains(DemoTask.Parse(task).AnswerMarker.Trim(), config.Split('\n').Single(l => l.StartsWith("answer_marker:", StringComparison.Ordinal)));
     }
 
     [Fact]

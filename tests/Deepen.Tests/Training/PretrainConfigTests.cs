@@ -105,7 +105,7 @@ public class PretrainRecipeTests
         {
             Corpus = [], MathCount = 0, HopCount = 300, HopHops = [1, 2], HopChains = 2, InitFrom = tmp["start"], HoldoutFraction = 0.05,
             Shape = TinyShape, ShipTo = tmp["ship"],
-            Train = new TrainConfig { Out = tmp["run"], SeqLen = 64, MicroBatchSize = 4, MaxSteps = 2, EvalEvery = 0, SaveEvery = 0, ValBatches = 2, Threads = 1, LossOn = "answer", AnswerMarker = " ?" },
+            Train = new TrainConfig { Out = tmp["run"], SeqLen = 64, MicroBatchSize = 4, MaxSteps = 2, EvalEvery = 0, SaveEvery = 0, ValBatches = 2, Threads = 1, LossOn = "answer", AnswerMarker = "?" },
             Log = _ => { },
         };
         var result = PretrainRecipe.Run(options);
@@ -114,7 +114,7 @@ public class PretrainRecipeTests
         Assert.Contains("| variable hops |", card);
         Assert.Contains("## Variable hops answered directly", card);
         Assert.Contains("| hops | 1 | 2 | 3 | 4 | 5 | 6 | 7 | 8 |", card);   // validation lengths beyond the trained 1-2
-        Assert.Contains("find k: t = 3", card);
+        Assert.Contains("find k:t=3", card);
         Assert.DoesNotContain("Chains answered directly", card);
     }
 

@@ -296,7 +296,8 @@ public class TrainConfigTests
             Assert.EndsWith(Path.Combine("models", "tiny-base-chains"), p.InitFrom);
             Assert.True(p.HopCount > 0 && p.ChainCount == 0);
             Assert.Equal([1, 2, 3, 4], p.HopHops.Distinct().Order());
-            Assert.Equal(("answer", " ?"), (p.Train.LossOn, p.Train.AnswerMarker));
+            Assert.Equal(("answer", Deepen.Data.VariableHops.QueryMarker), (p.Train.LossOn, p.Train.AnswerMarker));
+            Assert.InRange(p.HopWorkedFraction, 0.01, 0.99);
             return;
         }
         if (file == "tiny-base.yaml")   // a pretraining recipe: training keys plus a pretrain: section

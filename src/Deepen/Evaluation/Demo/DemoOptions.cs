@@ -9,7 +9,9 @@ namespace Deepen.Evaluation.Demo;
 /// </summary>
 public sealed record DemoOptions
 {
-    /// <summary>The plain base model to retrofit (default: the shipped models/tiny-base-chains).</summary>
+    /// <summary>The problems trained and tested on.</summary>
+    public DemoTask Task { get; init; } = DemoTask.Chains;
+    /// <summary>The plain base model to retrofit (default: the task's shipped base, e.g. models/tiny-base-chains).</summary>
     public required string BaseModel { get; init; }
     public required string Out { get; init; }
     public bool Quick { get; init; }
@@ -28,10 +30,10 @@ public sealed record DemoOptions
     /// <summary>Held-out problems asked for, cycling through <see cref="TestOps"/>; the shortest chains stop at what their split holds.</summary>
     public int TestProblems { get; init; } = 1_300;
     public IReadOnlyList<int> TestRecurrences { get; init; } = [1, 2, 4, 8, 16];
-    /// <summary>Chain lengths trained on.</summary>
-    public IReadOnlyList<int> TrainOps { get; init; } = [1, 2, 3, 4, 5, 6, 7, 8];
-    /// <summary>Chain lengths tested on: the trained ones and longer ones (easy-to-hard generalisation).</summary>
-    public IReadOnlyList<int> TestOps { get; init; } = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12];
+    /// <summary>Chain lengths trained on (default: the task's).</summary>
+    public IReadOnlyList<int> TrainOps { get; init; } = DemoTask.Chains.TrainLengths;
+    /// <summary>Chain lengths tested on: the trained ones and longer ones (easy-to-hard generalisation; default: the task's).</summary>
+    public IReadOnlyList<int> TestOps { get; init; } = DemoTask.Chains.TestLengths;
     public int TrainRecurrence { get; init; } = 4;
     public int BackpropDepth { get; init; } = 4;
     public int SeqLen { get; init; } = 128;
@@ -46,11 +48,15 @@ public sealed record DemoOptions
     /// <summary>Also train without the curriculum, for claim 3.</summary>
     public bool RunNoCurriculum { get; init; } = true;
 
-    public static DemoOptions Full(string baseModel, string outDir) => new() { BaseModel = baseModel, Out = outDir };
-
-    public static DemoOptions QuickRun(string baseModel, string outDir) => new()
+    public static DemoOptions Full(string baseModel, string outDir, DemoTask? task = null) => new()
     {
-        BaseModel = baseModel, Out = outDir, Quick = true, Steps = 30, TrainProblems = 6_000, TestProblems = 240,
+        BaseModel = baseModel, Out = outDir, Task = task ?? DemoTask.Chains,
+        TrainOps = (task ?? DemoTask.Chains).TrainLengths, TestOps = (task ?? DemoTask.Chains).TestLengths,
+    };
+
+    public static DemoOptions QuickRun(string baseModel, string outDir, DemoTask? task = null) => Full(baseModel, outDir, task) with
+    {
+        Quick = true, Steps = 30, TrainProblems = 6_000, TestProblems = 240,
         TestRecurrences = [1, 2, 4, 8], RunNoCurriculum = false,
     };
 }

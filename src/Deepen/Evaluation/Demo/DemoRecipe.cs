@@ -44,8 +44,9 @@ public sealed record DemoRun(string Label, string Dir, IReadOnlyList<(double Flo
 
 /// <summary>
 /// The whole method on the shipped base model, offline: (a) convert to a (P,R,C) recurrent model with --verify;
-/// (b) train it on chains of operations modulo 10 with the 1-sqrt curriculum; (c) train the plain base on the same data
-/// to the same training FLOPs; (d) evaluate both on held-out chains, longer ones included, the recurrent model at several
+/// (b) train it on the task's problems (<see cref="DemoTask"/>: chains of operations modulo 10, or variable look-ups) with
+/// the 1-sqrt curriculum; (c) train the plain base on the same data to the same training FLOPs; (d) evaluate both on
+/// held-out problems, longer ones included, the recurrent model at several
 /// test recurrences; (e) write report.md with tables, plots, a heat map and a verdict on each of the paper's claims from
 /// paired tests. The full demo also trains without the curriculum (claim 3).
 /// </summary>
@@ -72,12 +73,12 @@ public static class DemoRecipe
         });
         log($"    max |Δlogit| = {conv.MaxLogitDiff:E2}");
 
-        // data: chains answered directly (only depth of computation can help), test chains longer than the trained ones
+        // data: the task's problems answered directly (only depth of computation can help), test chains longer than the trained ones
         var dataDir = Path.Combine(o.Out, "data");
         Directory.CreateDirectory(dataDir);
         string trainJsonl = Path.Combine(dataDir, "train.jsonl"), testJsonl = Path.Combine(dataDir, "test.jsonl");
-        ModChain.WriteJsonl(trainJsonl, ModChain.Generate(new ModChainOptions { Count = o.TrainProblems, Ops = o.TrainOps, Seed = seeds.TrainData, Distinct = false }));
-        ModChain.WriteJsonl(testJsonl, ModChain.Generate(new ModChainOptions { Count = o.TestProblems, Ops = o.TestOps, Seed = seeds.TestData, Split = ChainSplit.Test }));
+        ModChain.WriteJsonl(trainJsonl, o.Task.Generate(o.TrainProblems, o.TrainOps, seeds.TrainData, ChainSplit.Train));
+        ModChain.WriteJsonl(testJsonl, o.Task.Generate(o.TestProblems, o.TestOps, seeds.TestData, ChainSplit.Test));
         var shards = Path.Combine(dataDir, "shards");
         using (var tok = TextTokenizer.FromDirectory(o.BaseModel))
             DataPreparer.Prepare(new DataPrepareOptions { Inputs = [trainJsonl], OutDir = shards, SeqLen = o.SeqLen, HoldoutFraction = 0.03, Seed = seeds.Holdout }, tok);
@@ -88,7 +89,7 @@ public static class DemoRecipe
             Optimizer = "muon", Lr = o.Lr, MuonLr = o.MuonLr, WeightDecay = 0, MuonWeightDecay = 0, Warmup = 0.05, Cooldown = 0.3,
             MeanRecurrence = o.TrainRecurrence, BackpropDepth = o.BackpropDepth, Curriculum = curriculum, CurriculumWarmup = 0.75,
             Precision = "bf16-mixed", Threads = o.Threads, EvalEvery = Math.Max(1, steps / 5), ValRecurrences = [o.TrainRecurrence],
-            ValBatches = 8, SaveEvery = 0, Seed = seeds.Training, LossOn = o.LossOn, AnswerMarker = ModChain.AnswerMarker,
+            ValBatches = 8, SaveEvery = 0, Seed = seeds.Training, LossOn = o.LossOn, AnswerMarker = o.Task.AnswerMarker,
         };
         DemoRun Fit(string label, TrainConfig config)
         {
@@ -124,7 +125,7 @@ public static class DemoRecipe
 
         // (d) evaluate on the same held-out problems
         var docs = ChainTask.Load(testJsonl);
-        log($"(d) evaluate on {docs.Count} held-out chains of {o.TestOps.Min()}–{o.TestOps.Max()} operations (trained on {o.TrainOps.Min()}–{o.TrainOps.Max()})");
+        log($"(d) evaluate on {docs.Count} held-out problems of {o.TestOps.Min()}–{o.TestOps.Max()} {o.Task.Unit} (trained on {o.TrainOps.Min()}–{o.TrainOps.Max()})");
         var recEval = Evaluate("recurrent", Path.Combine(rec.Dir, "final"), docs, o.TestRecurrences, o, seeds.Eval);
         var statEval = Evaluate("static", Path.Combine(stat.Dir, "final"), docs, [1], o, seeds.Eval);
 

@@ -31,7 +31,7 @@ public static class DemoReport
             new($"recurrent ({p},{r},{c})", recs.Select(x => (double)x).ToList(), recs.Select(x => recEval.At(x).Acc * 100).ToList(), recs.Select(x => recEval.At(x).Stderr * 100).ToList()),
             new("static baseline (equal training FLOPs)", recs.Select(x => (double)x).ToList(), recs.Select(_ => statAcc * 100).ToList(), Dashed: true),
         };
-        foreach (var group in DifficultyGroups(ops, o.TrainOps))
+        foreach (var group in DifficultyGroups(ops, o.TrainOps, o.Task.Unit))
             accSeries.Add(new LineSeries($"recurrent, {group.Label}", recs.Select(x => (double)x).ToList(),
                 recs.Select(x => recEval.At(x, group.Ops) * 100).ToList()));
         AtomicFile.WriteAllBytes(Path.Combine(o.Out, "accuracy-vs-recurrence.png"),
@@ -53,7 +53,7 @@ public static class DemoReport
         }
         AtomicFile.WriteAllBytes(Path.Combine(o.Out, "accuracy-heatmap.png"),
             HeatMap.Render("Held-out accuracy (%) by chain length and test recurrence",
-                "model and test recurrence", "operations in the chain", columns, ops.Select(k => o.TrainOps.Contains(k) ? $"{k}" : $"{k} (longer)").ToList(), grid));
+                "model and test recurrence", $"{o.Task.Unit} in the chain", columns, ops.Select(k => o.TrainOps.Contains(k) ? $"{k}" : $"{k} (longer)").ToList(), grid));
 
         var claim1 = PairedComparison.Of(recEval.Correct[recs[0]], recEval.Correct[at]);
         var beyond = PairedComparison.Of(recEval.Correct[at], recEval.Correct[recs[^1]]);
@@ -63,15 +63,15 @@ public static class DemoReport
         sb.AppendLine($"# Deepen demo{(o.Quick ? " (--quick)" : "")}: retrofitted recurrence on the embedded base model (seed {o.Seed})");
         sb.AppendLine();
         sb.AppendLine($"Base model `{Show(o.BaseModel)}` converted to a ({p},{r},{c}) recurrent model (conversion check max |Δlogit| = {verifyDiff.ToString("E2", Inv)}, adapter init {o.AdapterInit.ToString().ToLowerInvariant()}),");
-        sb.AppendLine($"trained on {o.TrainProblems:N0} chains of {o.TrainOps.Min()}–{o.TrainOps.Max()} operations modulo 10 (`mod 10: 7 +3 *9 -4 =` → ` 2`), answered directly with one digit, so only");
-        sb.AppendLine($"depth of computation can help; chance is 10 %. Evaluated on {recEval.Problems:N0} held-out chains of {ops.Min()}–{ops.Max()} operations (a disjoint split; longer chains than any trained).");
+        sb.AppendLine($"trained on {o.TrainProblems:N0} {o.Task.Description} of {o.TrainOps.Min()}–{o.TrainOps.Max()} {o.Task.Unit}, answered directly with one digit, so only");
+        sb.AppendLine($"depth of computation can help; chance is {o.Task.Chance * 100:F0} %. Evaluated on {recEval.Problems:N0} held-out problems of {ops.Min()}–{ops.Max()} {o.Task.Unit} (a disjoint split; longer chains than any trained).");
         sb.AppendLine($"Recurrent run: {o.Steps} steps × {o.MicroBatch}×{o.SeqLen} tokens, 1-sqrt curriculum to r̄ = {o.TrainRecurrence}, backprop depth {o.BackpropDepth}, Muon, bf16-mixed,");
         sb.AppendLine($"loss on {(o.LossOn == "answer" ? "the answer tokens only (`loss_on: answer`)" : "all tokens")}. The static baseline (the base at its own depth) trained on the same data, optimizer and schedule");
         sb.AppendLine($"for as many steps as the same training FLOPs allow (method.md §5.3). Everything here was trained and evaluated live by this command;");
         sb.AppendLine($"total {elapsed.TotalMinutes:F1} min on {o.Threads} thread{(o.Threads == 1 ? "" : "s")}, peak RSS {peakRssMb:F0} MB.");
         sb.AppendLine();
         sb.AppendLine("```");
-        sb.AppendLine($"deepen demo{(o.Quick ? " --quick" : "")} --seed {o.Seed}{(o.AdapterInit != Conversion.AdapterInit.Identity ? $" --adapter-init {o.AdapterInit.ToString().ToLowerInvariant()}" : "")}{(o.LossOn == "all" ? " --loss-on all" : "")} --out {Show(o.Out)}");
+        sb.AppendLine($"deepen demo{(o.Quick ? " --quick" : "")} --task {o.Task.Name} --seed {o.Seed}{(o.AdapterInit != Conversion.AdapterInit.Identity ? $" --adapter-init {o.AdapterInit.ToString().ToLowerInvariant()}" : "")}{(o.LossOn == "all" ? " --loss-on all" : "")} --out {Show(o.Out)}");
         sb.AppendLine("```");
         sb.AppendLine();
         sb.AppendLine("## Training");
@@ -101,9 +101,9 @@ public static class DemoReport
         sb.AppendLine();
         sb.AppendLine("### By chain length (harder problems need more depth)");
         sb.AppendLine();
-        sb.AppendLine($"Accuracy (%) by number of operations; rows marked *longer* are longer than any training chain. The last column is the paired gain of r = {at} over r = {recs[0]}.");
+        sb.AppendLine($"Accuracy (%) by number of {o.Task.Unit}; rows marked *longer* are longer than any training chain. The last column is the paired gain of r = {at} over r = {recs[0]}.");
         sb.AppendLine();
-        sb.AppendLine("| operations | problems | static | " + string.Join(" | ", recs.Select(x => $"r = {x}")) + $" | r = {at} − r = {recs[0]} |");
+        sb.AppendLine($"| {o.Task.Unit} | problems | static | " + string.Join(" | ", recs.Select(x => $"r = {x}")) + $" | r = {at} − r = {recs[0]} |");
         sb.AppendLine("|---|---|---|" + string.Concat(recs.Select(_ => "---|")) + "---|");
         foreach (var k in ops)
         {
@@ -141,18 +141,18 @@ public static class DemoReport
     public static int TrainedRecurrence(IReadOnlyList<int> tested, int train) =>
         tested.Where(k => k <= train).DefaultIfEmpty(tested.Min()).Max();
 
-    private static IEnumerable<(string Label, IReadOnlyList<int> Ops)> DifficultyGroups(IReadOnlyList<int> ops, IReadOnlyList<int> trained)
+    private static IEnumerable<(string Label, IReadOnlyList<int> Ops)> DifficultyGroups(IReadOnlyList<int> ops, IReadOnlyList<int> trained, string unit)
     {
         var inside = ops.Where(trained.Contains).ToList();
         var longer = ops.Where(k => !trained.Contains(k)).ToList();
         if (inside.Count >= 2)
         {
             int half = inside.Count / 2;
-            yield return ($"{inside[0]}–{inside[half - 1]} ops", inside.Take(half).ToList());
-            yield return ($"{inside[half]}–{inside[^1]} ops", inside.Skip(half).ToList());
+            yield return ($"{inside[0]}–{inside[half - 1]} {unit}", inside.Take(half).ToList());
+            yield return ($"{inside[half]}–{inside[^1]} {unit}", inside.Skip(half).ToList());
         }
-        else if (inside.Count == 1) yield return ($"{inside[0]} ops", inside);
-        if (longer.Count > 0) yield return ($"{longer[0]}–{longer[^1]} ops (longer than trained)", longer);
+        else if (inside.Count == 1) yield return ($"{inside[0]} {unit}", inside);
+        if (longer.Count > 0) yield return ($"{longer[0]}–{longer[^1]} {unit} (longer than trained)", longer);
     }
 
     private static string Pct(double v) => double.IsNaN(v) ? "-" : (v * 100).ToString("F0", Inv);
