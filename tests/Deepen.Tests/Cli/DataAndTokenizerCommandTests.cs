@@ -43,6 +43,8 @@ public class DataAndTokenizerCommandTests
         var lines = File.ReadAllLines(dir["h.jsonl"]);
         Assert.Equal(30, lines.Length);
         Assert.All(lines, l => Assert.Matches("^\\{\"question\":\"find ([a-z]):[a-z]=[a-z0-9](;[a-z]=[a-z0-9])+\\.\\1\\?\",\"answer\":\"\\d\",\"ops\":(2|5),", l));
+        Assert.Equal(0, Run("data", "synth-hops", "--count", "40", "--hops", "3", "--worked-fraction", "1", "--out", dir["w.jsonl"]));
+        Assert.All(File.ReadAllLines(dir["w.jsonl"]), l => Assert.Matches("\"answer\":\"[a-z]>[a-z]>\\d\"", l));
         Assert.Equal(1, Run("data", "synth-hops", "--hops", "1-9", "--chains", "3", "--out", dir["bad.jsonl"]));
         Assert.False(File.Exists(dir["bad.jsonl"]));
     }
