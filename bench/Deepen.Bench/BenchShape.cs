@@ -1,5 +1,5 @@
 using System.Globalization;
-using Deepen.Checkpoints;
+using Deepen.Modeling;
 using Deepen.Training;
 
 namespace Deepen.Bench;

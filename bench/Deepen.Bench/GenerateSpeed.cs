@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using Deepen.Checkpoints;
 using Deepen.Inference;
 using Deepen.Modeling;
 using static TorchSharp.torch;

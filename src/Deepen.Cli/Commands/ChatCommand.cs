@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Deepen.Inference;
+using Deepen.Tokenization;
 
 namespace Deepen.Cli.Commands;
 
@@ -67,7 +68,7 @@ public static class ChatCommand
     }
 
     /// <summary>The prompt ids, dropping the oldest turns after the first <paramref name="keep"/> messages until it fits; null if it cannot.</summary>
-    private static int[]? FitToContext(ChatFormat format, Deepen.Checkpoints.TextTokenizer tokenizer, List<ChatMessage> history, int keep, int budget)
+    private static int[]? FitToContext(ChatFormat format, Deepen.Tokenization.TextTokenizer tokenizer, List<ChatMessage> history, int keep, int budget)
     {
         while (true)
         {

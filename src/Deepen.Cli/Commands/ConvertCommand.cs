@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Diagnostics;
+using Deepen.Modeling;
 using Deepen;
 using Deepen.Checkpoints;
 using Deepen.Conversion;

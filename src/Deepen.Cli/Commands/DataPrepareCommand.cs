@@ -1,6 +1,6 @@
 using System.CommandLine;
-using Deepen.Checkpoints;
 using Deepen.Data;
+using Deepen.Tokenization;
 
 namespace Deepen.Cli.Commands;
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Deepen.Checkpoints;
 using Deepen.Inference;
 using Deepen.Modeling;
+using Deepen.Tokenization;
 
 namespace Deepen.Cli.Commands;
 

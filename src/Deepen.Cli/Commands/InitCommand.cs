@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Deepen.Checkpoints;
 using Deepen.Modeling;
 
 namespace Deepen.Cli.Commands;

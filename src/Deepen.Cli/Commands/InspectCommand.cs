@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Deepen.Checkpoints;
 using Deepen.Conversion;
+using Deepen.Modeling;
+using Deepen.Tokenization;
 
 namespace Deepen.Cli.Commands;
 

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Deepen.Tokenization;
 using Deepen;
 using Deepen.Checkpoints;
 using Deepen.Modeling;

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Deepen.Data;
+using Deepen.Tokenization;
 
 namespace Deepen.Cli.Commands;
 

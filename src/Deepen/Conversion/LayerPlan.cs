@@ -1,4 +1,4 @@
-using Deepen.Checkpoints;
+using Deepen.Modeling;
 
 namespace Deepen.Conversion;
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Deepen.Tokenization;
 
 namespace Deepen.Data;
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Deepen.Tokenization;
 
 namespace Deepen.Data;
 

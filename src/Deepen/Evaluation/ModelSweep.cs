@@ -1,10 +1,10 @@
 using System.Globalization;
-using Deepen.Checkpoints;
 using Deepen.Data;
 using Deepen.Evaluation.Reports;
 using Deepen.Evaluation.Tasks;
 using Deepen.Inference;
 using Deepen.Modeling;
+using Deepen.Tokenization;
 using Deepen.Training;
 using ScalarType = TorchSharp.torch.ScalarType;
 

@@ -1,4 +1,3 @@
-using Deepen.Checkpoints;
 using Deepen.Modeling;
 using static TorchSharp.torch;
 

@@ -1,6 +1,5 @@
 using System.Text;
-using Deepen.Checkpoints;
-using Deepen.Data;
+using Deepen.Tokenization;
 
 namespace Deepen.Inference;
 

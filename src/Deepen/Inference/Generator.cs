@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
-using Deepen.Checkpoints;
 using Deepen.Evaluation;
+using Deepen.Tokenization;
 using static TorchSharp.torch;
 using TorchGenerator = TorchSharp.torch.Generator;
 

@@ -1,5 +1,5 @@
-using Deepen.Checkpoints;
 using Deepen.Evaluation;
+using Deepen.Tokenization;
 
 namespace Deepen.Inference;
 

@@ -1,4 +1,3 @@
-using Deepen.Checkpoints;
 using TorchSharp;
 using static TorchSharp.torch;
 

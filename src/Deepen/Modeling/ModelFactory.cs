@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Deepen.Checkpoints;
+using Deepen.Tokenization;
 using static TorchSharp.torch;
 
 namespace Deepen.Modeling;

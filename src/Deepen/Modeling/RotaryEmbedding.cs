@@ -1,4 +1,3 @@
-using Deepen.Checkpoints;
 using static TorchSharp.torch;
 
 namespace Deepen.Modeling;

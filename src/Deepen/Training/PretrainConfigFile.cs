@@ -1,6 +1,6 @@
-using Deepen.Checkpoints;
 using Deepen.Data;
 using YamlDotNet.RepresentationModel;
+using Deepen.Modeling;
 
 namespace Deepen.Training;
 

@@ -5,6 +5,7 @@ using Deepen.Checkpoints;
 using Deepen.Data;
 using Deepen.Inference;
 using Deepen.Modeling;
+using Deepen.Tokenization;
 using static TorchSharp.torch;
 
 namespace Deepen.Training;

@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using Deepen.Checkpoints;
 using Deepen.Data;
 using Deepen.Modeling;
+using Deepen.Tokenization;
 using Deepen.Training.Distributed;
 using static TorchSharp.torch;
 

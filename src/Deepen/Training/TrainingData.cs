@@ -1,5 +1,5 @@
-using Deepen.Checkpoints;
 using Deepen.Data;
+using Deepen.Tokenization;
 
 namespace Deepen.Training;
 

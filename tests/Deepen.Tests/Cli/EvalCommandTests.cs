@@ -1,8 +1,8 @@
 using System.Text.Json.Nodes;
-using Deepen.Checkpoints;
 using Deepen.Evaluation;
 using Deepen.Evaluation.Reports;
 using Deepen.Tests.Evaluation;
+using Deepen.Tokenization;
 using Deepen.Training;
 
 namespace Deepen.Tests.Cli;

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
-using Deepen.Checkpoints;
 using Deepen.Inference;
 using Deepen.Modeling;
 using Deepen.Tests.Inference;
+using Deepen.Tokenization;
 using Generator = Deepen.Inference.Generator;
 
 namespace Deepen.Tests.Cli;

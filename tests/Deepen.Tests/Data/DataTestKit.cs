@@ -1,4 +1,5 @@
 using Deepen.Data;
+using Deepen.Tokenization;
 
 namespace Deepen.Tests.Data;
 

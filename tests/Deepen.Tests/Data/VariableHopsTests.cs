@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using Deepen.Data;
+using Deepen.Tokenization;
 
 namespace Deepen.Tests.Data;
 
@@ -70,7 +71,7 @@ public class VariableHopsTests
     [Fact]
     public void EverySymbolIsOneTokenOfTheShippedTokenizer()
     {
-        using var tok = Deepen.Checkpoints.TextTokenizer.FromDirectory(Path.Combine(TestPaths.RepoRoot, "models", "tiny-base"));
+        using var tok = Deepen.Tokenization.TextTokenizer.FromDirectory(Path.Combine(TestPaths.RepoRoot, "models", "tiny-base"));
         foreach (var p in VariableHops.Generate(new VariableHopsOptions { Count = 100, Hops = [1, 2, 3, 4, 5, 6, 7, 8], Seed = 5 }))
         {
             var body = p.Question[(p.Question.IndexOf(':') + 1)..];                                // r=f;l=3;…;k=o.k?

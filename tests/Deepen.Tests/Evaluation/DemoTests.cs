@@ -1,5 +1,6 @@
 using Deepen.Checkpoints;
 using Deepen.Evaluation.Demo;
+using Deepen.Modeling;
 
 namespace Deepen.Tests.Evaluation;
 

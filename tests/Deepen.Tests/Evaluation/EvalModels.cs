@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
-using Deepen.Checkpoints;
 using Deepen.Data;
 using Deepen.Modeling;
+using Deepen.Tokenization;
 
 namespace Deepen.Tests.Evaluation;
 

@@ -1,10 +1,10 @@
 using System.Text.Json.Nodes;
-using Deepen.Checkpoints;
 using Deepen.Evaluation;
 using Deepen.Evaluation.Reports;
 using Deepen.Evaluation.Tasks;
 using Deepen.Inference;
 using Deepen.Modeling;
+using Deepen.Tokenization;
 
 namespace Deepen.Tests.Evaluation;
 

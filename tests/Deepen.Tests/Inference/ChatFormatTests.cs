@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
-using Deepen.Checkpoints;
 using Deepen.Inference;
+using Deepen.Tokenization;
 
 namespace Deepen.Tests.Inference;
 

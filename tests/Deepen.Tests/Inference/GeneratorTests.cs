@@ -1,7 +1,7 @@
-using Deepen.Checkpoints;
 using Deepen.Evaluation;
 using Deepen.Inference;
 using Deepen.Modeling;
+using Deepen.Tokenization;
 using static TorchSharp.torch;
 using Generator = Deepen.Inference.Generator;
 

@@ -1,4 +1,3 @@
-using Deepen.Checkpoints;
 using Deepen.Evaluation;
 using Deepen.Inference;
 using Deepen.Modeling;

@@ -1,11 +1,11 @@
 using System.Net;
 using System.Text;
 using System.Text.Json.Nodes;
-using Deepen.Checkpoints;
 using Deepen.Evaluation;
 using Deepen.Inference;
 using Deepen.Inference.Server;
 using Deepen.Modeling;
+using Deepen.Tokenization;
 using Generator = Deepen.Inference.Generator;
 
 namespace Deepen.Tests.Inference;

@@ -1,6 +1,6 @@
 using Deepen.Checkpoints;
-using Deepen.Data;
 using Deepen.Modeling;
+using Deepen.Tokenization;
 using static TorchSharp.torch;
 
 namespace Deepen.Tests.Inference;

@@ -1,3 +1,4 @@
+using Deepen.Modeling;
 using Deepen.Training;
 
 namespace Deepen.Tests.Training;
@@ -29,7 +30,7 @@ public class PretrainConfigTests
 public class PretrainRecipeTests
 {
     /// <summary>The 2-layer, d 32 Llama every recipe test trains (its vocabulary comes from the tokenizer).</summary>
-    private static readonly Deepen.Checkpoints.ModelConfig TinyShape = new()
+    private static readonly Deepen.Modeling.ModelConfig TinyShape = new()
     {
         ModelType = "llama", VocabSize = 1, HiddenSize = 32, IntermediateSize = 64, NumLayers = 2, NumHeads = 4, NumKvHeads = 2,
         HeadDim = 8, RmsNormEps = 1e-5, RopeTheta = 10000, MaxPositionEmbeddings = 128,

@@ -1,11 +1,12 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using Deepen.Checkpoints;
 using Deepen.Conversion;
 using Deepen.Data;
 using Deepen.Evaluation.Reports;
 using Deepen.Evaluation.Tasks;
 using Deepen.Inference;
+using Deepen.Modeling;
+using Deepen.Tokenization;
 using Deepen.Training;
 
 namespace Deepen.Evaluation.Demo;

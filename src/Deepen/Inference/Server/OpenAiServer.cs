@@ -4,8 +4,8 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
-using Deepen.Checkpoints;
 using Deepen.Evaluation;
+using Deepen.Tokenization;
 
 namespace Deepen.Inference.Server;
 

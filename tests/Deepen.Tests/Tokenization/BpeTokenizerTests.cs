@@ -1,8 +1,9 @@
 using System.Text;
 using Deepen.Data;
+using Deepen.Tokenization;
 using HfTokenizer = Tokenizers.DotNet.Tokenizer;
 
-namespace Deepen.Tests.Data;
+namespace Deepen.Tests.Tokenization;
 
 /// <summary>
 /// The BPE trainer and its HF files: HF's Rust tokenizers (through Tokenizers.DotNet, the code path that

@@ -1,6 +1,6 @@
 using System.Text.Json.Nodes;
 
-namespace Deepen.Checkpoints;
+namespace Deepen.Modeling;
 
 /// <summary>Source layer index of every prelude, core and coda layer (recorded by <c>convert</c>).</summary>
 public sealed record LayerPlanRecord(IReadOnlyList<int> Prelude, IReadOnlyList<int> Core, IReadOnlyList<int> Coda);

@@ -1,7 +1,7 @@
 using System.Text.Json.Nodes;
-using Deepen.Checkpoints;
+using Deepen.Modeling;
 
-namespace Deepen.Tests.Checkpoints;
+namespace Deepen.Tests.Modeling;
 
 /// <summary>Raven configs that omit keys get the authors' config-class defaults, or an error naming the key.</summary>
 public class RavenConfigDefaultsTests

@@ -1,4 +1,4 @@
-namespace Deepen.Checkpoints;
+namespace Deepen.Tokenization;
 
 /// <summary>
 /// The special ids <see cref="TextTokenizer.Encode"/> puts around the encoded text: the tokenizer file's own

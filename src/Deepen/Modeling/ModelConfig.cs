@@ -1,4 +1,4 @@
-namespace Deepen.Checkpoints;
+namespace Deepen.Modeling;
 
 /// <summary>How a decoder layer places its norms.</summary>
 public enum BlockStyle

@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 
-namespace Deepen.Checkpoints;
+namespace Deepen.Tokenization;
 
 /// <summary>
 /// The tokenizer of a model directory: a Hugging Face tokenizer.json (run by Hugging Face's Rust tokenizers,
@@ -13,7 +13,7 @@ namespace Deepen.Checkpoints;
 /// <c>add_eos_token</c> in tokenizer_config.json adds or removes BOS at the start and EOS at the end, as
 /// transformers' Llama tokenizers do. <see cref="AddsBos"/> and <see cref="AddsEos"/> tell the outcome.
 /// </remarks>
-public sealed class TextTokenizer : IDisposable, Deepen.Data.ITokenEncoder
+public sealed class TextTokenizer : IDisposable, Deepen.Tokenization.ITokenEncoder
 {
     /// <summary>The Hugging Face tokenizer file name.</summary>
     public const string TokenizerJsonFileName = "tokenizer.json";

@@ -1,7 +1,7 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
-namespace Deepen.Data;
+namespace Deepen.Tokenization;
 
 /// <summary>Settings of the HF tokenizer files written for a trained tokenizer.</summary>
 public sealed record HfTokenizerFileOptions

@@ -1,7 +1,7 @@
-namespace Deepen.Data;
+namespace Deepen.Tokenization;
 
 /// <summary>
-/// What the data pipeline needs from a tokenizer. The members mirror <c>Deepen.Checkpoints.TextTokenizer</c>
+/// What the data pipeline needs from a tokenizer. The members mirror <c>Deepen.Tokenization.TextTokenizer</c>
 /// exactly, so that class implements this interface by declaration alone.
 /// </summary>
 public interface ITokenEncoder

@@ -1,8 +1,8 @@
 using System.Security.Cryptography;
 using System.Text.Json;
-using Deepen.Checkpoints;
+using Deepen.Tokenization;
 
-namespace Deepen.Tests.Checkpoints;
+namespace Deepen.Tests.Tokenization;
 
 /// <summary>
 /// Tests of <see cref="TextTokenizer"/>. The Llama ids are checked against expected_ids.json, which

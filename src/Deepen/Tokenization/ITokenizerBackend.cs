@@ -1,4 +1,4 @@
-namespace Deepen.Checkpoints;
+namespace Deepen.Tokenization;
 
 /// <summary>One tokenizer file format behind <see cref="TextTokenizer"/>.</summary>
 internal interface ITokenizerBackend : IDisposable

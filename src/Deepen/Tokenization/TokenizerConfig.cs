@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Deepen.Checkpoints;
+namespace Deepen.Tokenization;
 
 /// <summary>
 /// The parts of a model directory's tokenizer_config.json (and, as a fallback for special token ids,

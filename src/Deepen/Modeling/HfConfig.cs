@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 
-namespace Deepen.Checkpoints;
+namespace Deepen.Modeling;
 
 /// <summary>Reads an HF <c>config.json</c> of model_type <c>llama</c> or <c>olmo2</c>.</summary>
 public static class HfConfig

@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace Deepen.Data;
+namespace Deepen.Tokenization;
 
 /// <summary>
 /// The pre-tokenizer of the trained BPE tokenizers, in C#: exactly HF's

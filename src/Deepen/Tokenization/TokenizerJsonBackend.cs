@@ -1,7 +1,7 @@
 using System.Text;
 using Tokenizers.DotNet;
 
-namespace Deepen.Checkpoints;
+namespace Deepen.Tokenization;
 
 /// <summary>
 /// A Hugging Face tokenizer.json run by Hugging Face's Rust tokenizers through Tokenizers.DotNet.

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using System.Text;
 
-namespace Deepen.Data;
+namespace Deepen.Tokenization;
 
 /// <summary>Settings for <see cref="BpeTrainer.Train"/>.</summary>
 public sealed record BpeTrainerOptions

@@ -1,6 +1,6 @@
 using Microsoft.ML.Tokenizers;
 
-namespace Deepen.Checkpoints;
+namespace Deepen.Tokenization;
 
 /// <summary>A SentencePiece tokenizer.model (BPE or Unigram) read by Microsoft.ML.Tokenizers.</summary>
 internal sealed class SentencePieceBackend : ITokenizerBackend

@@ -1,4 +1,4 @@
-namespace Deepen.Data;
+namespace Deepen.Tokenization;
 
 /// <summary>
 /// GPT-2's reversible byte-to-character map used by HF's "ByteLevel" pre-tokenizer and decoder: printable

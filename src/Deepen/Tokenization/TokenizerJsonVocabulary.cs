@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Deepen.Checkpoints;
+namespace Deepen.Tokenization;
 
 /// <summary>
 /// What <see cref="TokenizerJsonBackend"/> needs from a Hugging Face tokenizer.json beyond what the native library

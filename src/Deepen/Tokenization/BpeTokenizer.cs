@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace Deepen.Data;
+namespace Deepen.Tokenization;
 
 /// <summary>
 /// A byte-level BPE tokenizer as trained by <see cref="BpeTrainer"/>: special tokens first (ids 0..S−1), the
