@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Deepen;
 using Deepen.Conversion;
-using Deepen.Evaluation.Demo;
+using Deepen.Recipes;
 
 namespace Deepen.Cli.Commands;
 

@@ -1,5 +1,5 @@
 using System.CommandLine;
-using Deepen.Training;
+using Deepen.Recipes;
 
 namespace Deepen.Cli.Commands;
 

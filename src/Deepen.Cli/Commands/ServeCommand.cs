@@ -1,6 +1,6 @@
 using System.CommandLine;
 using Deepen.Inference;
-using Deepen.Inference.Server;
+using Deepen.Server;
 
 namespace Deepen.Cli.Commands;
 

@@ -1,3 +1,4 @@
+using Deepen.Recipes;
 using Deepen.Training;
 
 namespace Deepen.Tests.Training;

@@ -2,8 +2,9 @@ using System.Globalization;
 using System.Text;
 using Deepen.Evaluation.Reports;
 using Deepen.Evaluation.Stats;
+using Deepen.Evaluation;
 
-namespace Deepen.Evaluation.Demo;
+namespace Deepen.Recipes;
 
 /// <summary>
 /// report.md of the demo: what ran, the tables, the plots, the heat map of accuracy by difficulty and test recurrence,

@@ -1,7 +1,8 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Deepen.Inference;
 
-namespace Deepen.Inference.Server;
+namespace Deepen.Server;
 
 /// <summary>A request the server refuses with HTTP 400 (or another 4xx status) and a JSON error naming the parameter.</summary>
 public sealed class BadRequestException(string message, string? param = null, int status = 400) : Exception(message)

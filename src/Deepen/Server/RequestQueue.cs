@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
 
-namespace Deepen.Inference.Server;
+namespace Deepen.Server;
 
 /// <summary>
 /// Runs model work one job at a time on a dedicated thread, in arrival order (first come, first served: no request

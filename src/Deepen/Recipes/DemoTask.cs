@@ -1,6 +1,6 @@
 using Deepen.Data;
 
-namespace Deepen.Evaluation.Demo;
+namespace Deepen.Recipes;
 
 /// <summary>
 /// The problems the demo trains and tests on: a family of direct-answer problems with a difficulty (the chain's length),

@@ -1,6 +1,6 @@
 using Deepen.Conversion;
 
-namespace Deepen.Evaluation.Demo;
+namespace Deepen.Recipes;
 
 /// <summary>
 /// What <c>deepen demo</c> runs. <see cref="Full"/> is sized for about 15 minutes on 2 idle cores, <see cref="QuickRun"/>

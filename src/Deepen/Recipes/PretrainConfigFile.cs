@@ -1,8 +1,9 @@
 using Deepen.Data;
 using YamlDotNet.RepresentationModel;
 using Deepen.Modeling;
+using Deepen.Training;
 
-namespace Deepen.Training;
+namespace Deepen.Recipes;
 
 /// <summary>
 /// Reads a pretraining recipe: a training config (every <see cref="TrainConfig"/> key) plus a

@@ -5,9 +5,10 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Threading.Channels;
 using Deepen.Evaluation;
+using Deepen.Inference;
 using Deepen.Tokenization;
 
-namespace Deepen.Inference.Server;
+namespace Deepen.Server;
 
 /// <summary>Settings of <see cref="OpenAiServer"/>.</summary>
 public sealed record ServerOptions

@@ -1,8 +1,8 @@
 using Deepen.Checkpoints;
-using Deepen.Evaluation.Demo;
+using Deepen.Recipes;
 using Deepen.Modeling;
 
-namespace Deepen.Tests.Evaluation;
+namespace Deepen.Tests.Recipes;
 
 /// <summary>A shrunken demo on a tiny random base model writes every artefact of the real one.</summary>
 public class DemoTests

@@ -3,12 +3,13 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Deepen.Evaluation;
 using Deepen.Inference;
-using Deepen.Inference.Server;
+using Deepen.Server;
 using Deepen.Modeling;
+using Deepen.Tests.Inference;
 using Deepen.Tokenization;
 using Generator = Deepen.Inference.Generator;
 
-namespace Deepen.Tests.Inference;
+namespace Deepen.Tests.Server;
 
 /// <summary>
 /// The OpenAI-compatible server on loopback: models, completions with echo and logprobs read exactly as

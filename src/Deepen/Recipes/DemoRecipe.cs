@@ -4,12 +4,13 @@ using Deepen.Conversion;
 using Deepen.Data;
 using Deepen.Evaluation.Reports;
 using Deepen.Evaluation.Tasks;
+using Deepen.Evaluation;
 using Deepen.Inference;
 using Deepen.Modeling;
 using Deepen.Tokenization;
 using Deepen.Training;
 
-namespace Deepen.Evaluation.Demo;
+namespace Deepen.Recipes;
 
 /// <summary>
 /// One model's evaluation on the held-out chains: for every test recurrence, which problems it got right (in problem

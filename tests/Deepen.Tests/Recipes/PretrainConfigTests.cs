@@ -1,7 +1,8 @@
 using Deepen.Modeling;
+using Deepen.Recipes;
 using Deepen.Training;
 
-namespace Deepen.Tests.Training;
+namespace Deepen.Tests.Recipes;
 
 public class PretrainConfigTests
 {

@@ -6,9 +6,10 @@ using Deepen.Data;
 using Deepen.Inference;
 using Deepen.Modeling;
 using Deepen.Tokenization;
+using Deepen.Training;
 using static TorchSharp.torch;
 
-namespace Deepen.Training;
+namespace Deepen.Recipes;
 
 /// <summary>What <c>deepen pretrain</c> builds besides the training settings: tokenizer, data mix, architecture, where to ship.</summary>
 public sealed record PretrainOptions
