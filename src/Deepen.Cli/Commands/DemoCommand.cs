@@ -31,7 +31,7 @@ public static class DemoCommand
             bool q = parse.GetValue(quick);
             long s = parse.GetValue(seed);
             var demoTask = DemoTask.Parse(parse.GetValue(task)!);
-            var model = parse.GetValue(baseModel) ?? FindBaseModel(demoTask.DefaultBase);
+            var model = parse.GetValue(baseModel) ?? FindBaseModel(demoTask);
             using var interrupt = new GracefulInterrupt(Console.Error.WriteLine);
             var name = (q ? "runs/demo-quick" : "runs/demo") + (demoTask != DemoTask.Chains ? $"-{demoTask.Name}" : "") + (s != 0 ? $"-seed{s}" : "");
             var outDir = Path.GetFullPath(parse.GetValue(output) ?? name);
@@ -51,12 +51,13 @@ public static class DemoCommand
         return cmd;
     }
 
-    /// <summary><paramref name="rel"/> (e.g. models/tiny-base-chains) under the current directory, or above the CLI's own location (a clone's build output).</summary>
-    private static string FindBaseModel(string rel)
+    /// <summary>The task's base (e.g. models/tiny-base-chains) under the current directory, or above the CLI's own location (a clone's build output).</summary>
+    private static string FindBaseModel(DemoTask task)
     {
+        var rel = task.DefaultBase;
         if (Directory.Exists(rel)) return Path.GetFullPath(rel);
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
             if (Directory.Exists(Path.Combine(dir.FullName, rel))) return Path.Combine(dir.FullName, rel);
-        throw new DeepenException($"{rel} not found from {Directory.GetCurrentDirectory()}; run from the repository root or pass --base DIR.");
+        throw new DeepenException($"{rel} not found from {Directory.GetCurrentDirectory()}; run from the repository root, pass --base DIR, or make it with `deepen pretrain --config {task.BaseRecipe}`.");
     }
 }

@@ -21,6 +21,8 @@ public sealed record DemoTask
     public required string AnswerMarker { get; init; }
     /// <summary>The base model the demo retrofits by default, relative to the repository root.</summary>
     public required string DefaultBase { get; init; }
+    /// <summary>The recipe that makes <see cref="DefaultBase"/> (<c>deepen pretrain --config …</c>).</summary>
+    public required string BaseRecipe { get; init; }
     public required IReadOnlyList<int> TrainLengths { get; init; }
     /// <summary>The trained lengths and longer ones (easy-to-hard generalisation).</summary>
     public required IReadOnlyList<int> TestLengths { get; init; }
@@ -30,7 +32,7 @@ public sealed record DemoTask
     /// <summary>Chains of operations modulo 10 (<see cref="ModChain"/>), answered directly.</summary>
     public static DemoTask Chains { get; } = new()
     {
-        Name = "chains", Unit = "operations", Chance = 0.1, AnswerMarker = ModChain.AnswerMarker, DefaultBase = "models/tiny-base-chains",
+        Name = "chains", Unit = "operations", Chance = 0.1, AnswerMarker = ModChain.AnswerMarker, DefaultBase = "models/tiny-base-chains", BaseRecipe = "configs/tiny-base-chains.yaml",
         Description = "chains of operations modulo 10 (`mod 10: 7 +3 *9 -4 =` → ` 2`)",
         TrainLengths = [1, 2, 3, 4, 5, 6, 7, 8], TestLengths = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
         Generate = (count, lengths, seed, split) => ModChain.Generate(new ModChainOptions { Count = count, Ops = lengths, Seed = seed, Split = split, Distinct = split != ChainSplit.Train }),
@@ -39,7 +41,7 @@ public sealed record DemoTask
     /// <summary>Variable look-ups several hops deep among three shuffled chains (<see cref="VariableHops"/>).</summary>
     public static DemoTask Hops { get; } = new()
     {
-        Name = "hops", Unit = "hops", Chance = 1.0 / 3, AnswerMarker = VariableHops.AnswerMarker, DefaultBase = "models/tiny-base-hops",
+        Name = "hops", Unit = "hops", Chance = 1.0 / 3, AnswerMarker = VariableHops.AnswerMarker, DefaultBase = "models/tiny-base-hops", BaseRecipe = "configs/tiny-base-hops.yaml",
         Description = "variable look-ups among three shuffled chains (`find k:m=z;o=3;w=8;k=o;z=5;q=w.k?` → `3`: two hops)",
         TrainLengths = [1, 2, 3, 4], TestLengths = [1, 2, 3, 4, 5, 6, 7, 8],
         Generate = (count, lengths, seed, split) => VariableHops.Generate(new VariableHopsOptions { Count = count, Hops = lengths, Seed = seed, Split = split, Chains = 3 }),

@@ -45,6 +45,18 @@ public class DemoTests
         Assert.Contains(DemoTask.Parse(task).AnswerMarker.Trim(), config.Split('\n').Single(l => l.StartsWith("answer_marker:", StringComparison.Ordinal)));
     }
 
+    [Theory]
+    [InlineData("chains")]
+    [InlineData("hops")]
+    public void EachTaskNamesTheRecipeThatShipsItsBase(string name)
+    {
+        var task = DemoTask.Parse(name);
+        var recipe = PretrainConfigFile.Load(Path.Combine(TestPaths.RepoRoot, task.BaseRecipe), new Dictionary<string, string>());
+        Assert.Equal(task.DefaultBase, Path.GetRelativePath(Environment.CurrentDirectory, recipe.ShipTo));   // recipe paths are relative to the directory it runs in
+        Assert.Equal(task.AnswerMarker, recipe.HopCount > 0 ? Deepen.Data.VariableHops.AnswerMarker : Deepen.Data.ModChain.AnswerMarker);
+        Assert.Throws<DeepenException>(() => DemoTask.Parse("sums"));
+    }
+
     [Fact]
     public void TheSeedChangesEveryRandomChoice()
     {
