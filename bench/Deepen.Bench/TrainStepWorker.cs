@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Deepen.Modeling;
+using Deepen.Torch;
 using Deepen.Training;
 using static TorchSharp.torch;
 

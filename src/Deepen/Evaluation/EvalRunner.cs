@@ -176,7 +176,7 @@ public static class EvalRunner
                 for (int j = 0; j < batch.Count; j++) responses[start + j] = new EvalResponse(batch[j], LogLikelihood: outs[j]);
             }
             else throw new ArgumentException($"unknown request type {requests[i].GetType().Name}", nameof(requests));
-            Training.NativeGarbage.Collect();                                  // the batch's dead TorchSharp scalars
+            Torch.NativeGarbage.Collect();                                  // the batch's dead TorchSharp scalars
             progress?.Invoke(i, requests.Count);
         }
         return responses;

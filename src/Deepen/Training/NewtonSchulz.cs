@@ -1,3 +1,4 @@
+using Deepen.Torch;
 using static TorchSharp.torch;
 
 namespace Deepen.Training;
@@ -73,13 +74,7 @@ public static class NewtonSchulz
     private static Tensor FusedStep(Tensor x)                       // (G, m, n)
     {
         var a = x.bmm(x.transpose(1, 2));                            // (G, m, m)
-        var b = Baddbmm(a, a, a, beta: (float)B, alpha: (float)C);   // b·A + c·A·A
-        return Baddbmm(x, b, x, beta: (float)A, alpha: 1);           // a·X + B·X, (G, m, n)
+        var b = TorchOps.Baddbmm(a, a, a, beta: (float)B, alpha: (float)C);   // b·A + c·A·A
+        return TorchOps.Baddbmm(x, b, x, beta: (float)A, alpha: 1);           // a·X + B·X, (G, m, n)
     }
-
-    // input·β + (b1 @ b2)·α. TorchSharp 0.107 hands its baddbmm arguments to libtorch shifted by one (the tensor
-    // it is called on becomes batch1, the first argument batch2, the second the addend; torch.baddbmm likewise),
-    // so the call is spelled accordingly here; the reference-value tests fail if that changes.
-    private static Tensor Baddbmm(Tensor input, Tensor b1, Tensor b2, float beta, float alpha) =>
-        b1.baddbmm(b2, input, beta: beta, alpha: alpha);
 }

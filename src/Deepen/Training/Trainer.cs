@@ -5,6 +5,7 @@ using Deepen.Checkpoints;
 using Deepen.Data;
 using Deepen.Modeling;
 using Deepen.Tokenization;
+using Deepen.Torch;
 using Deepen.Training.Distributed;
 using static TorchSharp.torch;
 

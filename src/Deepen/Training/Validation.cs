@@ -1,5 +1,6 @@
 using Deepen.Data;
 using Deepen.Modeling;
+using Deepen.Torch;
 using static TorchSharp.torch;
 
 namespace Deepen.Training;

@@ -1,4 +1,4 @@
-namespace Deepen.Training;
+namespace Deepen.Torch;
 
 /// <summary>
 /// Releases the native memory that dead TorchSharp objects hold until they are finalized. Tensors are disposed by
