@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.RegularExpressions;
 using Deepen;
 
 namespace Deepen.Cli;
@@ -23,6 +24,21 @@ public static class CliRunner
     public static void HandleWithExitCode(this Command command, Func<ParseResult, int> action) =>
         command.SetAction((Func<ParseResult, int>)(parse => RunWithExitCode(parse, () => action(parse))));
 
+    /// <summary>
+    /// The library's message with the settings it names spelled as this command's flags: the leading key of a
+    /// <see cref="DeepenException.BadSetting"/> and every <c>`key`</c> in its advice become <c>--key-name</c> where the
+    /// command has that flag (settings a command takes some other way, e.g. from a YAML file, keep their key).
+    /// </summary>
+    public static string InFlags(Command command, DeepenException e)
+    {
+        var flags = command.Options.Select(o => o.Name).ToHashSet(StringComparer.Ordinal);
+        static string Flag(string key) => "--" + key.Replace('_', '-');
+        var message = e.Message;
+        if (e.Setting is { } key && flags.Contains(Flag(key)) && message.StartsWith(key, StringComparison.Ordinal))
+            message = Flag(key) + message[key.Length..];
+        return Regex.Replace(message, "`([a-z][a-z0-9_]*)`", m => flags.Contains(Flag(m.Groups[1].Value)) ? Flag(m.Groups[1].Value) : m.Value);
+    }
+
     private static int Run(ParseResult parse, Action action) => RunWithExitCode(parse, () => { action(); return 0; });
 
     private static int RunWithExitCode(ParseResult parse, Func<int> action)
@@ -34,7 +50,7 @@ public static class CliRunner
         }
         catch (DeepenException e)
         {
-            Console.Error.WriteLine($"error: {e.Message}");
+            Console.Error.WriteLine($"error: {InFlags(parse.CommandResult.Command, e)}");
             if (verbose) Console.Error.WriteLine(e);
             return 1;
         }

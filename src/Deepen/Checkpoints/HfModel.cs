@@ -29,6 +29,6 @@ public static class HfModel
         "float32" or "fp32" or "f32" => ScalarType.Float32,
         "bfloat16" or "bf16" => ScalarType.BFloat16,
         "float16" or "fp16" or "f16" => ScalarType.Float16,
-        _ => throw new DeepenException($"--dtype '{name}' is not supported; expected float32 or bfloat16."),
+        _ => throw DeepenException.BadSetting("dtype", $"'{name}' is not supported; expected float32 or bfloat16."),
     };
 }

@@ -78,7 +78,7 @@ public static class AtomicDirectory
         dir = Path.GetFullPath(dir);
         if (Directory.Exists(dir) || File.Exists(dir))
         {
-            if (!overwrite) throw new DeepenException($"{dir}: output already exists; choose another path or pass --force to replace it.");
+            if (!overwrite) throw new DeepenException($"{dir}: output already exists; choose another path or pass `force` to replace it.");
         }
         var parent = Path.GetDirectoryName(dir)!;
         Directory.CreateDirectory(parent);

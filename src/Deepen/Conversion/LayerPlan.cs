@@ -17,9 +17,9 @@ public sealed record LayerPlan(IReadOnlyList<int> Prelude, IReadOnlyList<int> Co
     public static LayerPlan FromShape(int p, int r, int c, int sourceLayers)
     {
         if (p < 0 || r < 1 || c < 0)
-            throw new DeepenException($"--shape {p},{r},{c}: expected P ≥ 0, R ≥ 1, C ≥ 0.");
+            throw DeepenException.BadSetting("shape", $"{p},{r},{c}: expected P ≥ 0, R ≥ 1, C ≥ 0.");
         if (p + r + c > sourceLayers)
-            throw new DeepenException($"--shape {p},{r},{c} needs {p + r + c} layers but the source model has {sourceLayers}.");
+            throw DeepenException.BadSetting("shape", $"{p},{r},{c} needs {p + r + c} layers but the source model has {sourceLayers}.");
         return new LayerPlan(
             Enumerable.Range(0, p).ToArray(),
             Enumerable.Range(sourceLayers - c - r, r).ToArray(),
@@ -31,7 +31,7 @@ public sealed record LayerPlan(IReadOnlyList<int> Prelude, IReadOnlyList<int> Co
     {
         var parts = text.Split(',', StringSplitOptions.TrimEntries);
         if (parts.Length != 3 || !parts.All(s => int.TryParse(s, out _)))
-            throw new DeepenException($"--shape '{text}': expected three integers P,R,C such as 4,8,4.");
+            throw DeepenException.BadSetting("shape", $"'{text}': expected three integers P,R,C such as 4,8,4.");
         var v = parts.Select(int.Parse).ToArray();
         return FromShape(v[0], v[1], v[2], sourceLayers);
     }
@@ -44,7 +44,7 @@ public sealed record LayerPlan(IReadOnlyList<int> Prelude, IReadOnlyList<int> Co
     {
         var parts = text.Split(':');
         if (parts.Length != 3)
-            throw new DeepenException($"--layers '{text}': expected three parts prelude:core:coda, e.g. 0-3:10-17:18-21.");
+            throw DeepenException.BadSetting("layers", $"'{text}': expected three parts prelude:core:coda, e.g. 0-3:10-17:18-21.");
         return new LayerPlan(ParsePart(parts[0], text), ParsePart(parts[1], text), ParsePart(parts[2], text)).Validated(sourceLayers);
     }
 
@@ -55,9 +55,9 @@ public sealed record LayerPlan(IReadOnlyList<int> Prelude, IReadOnlyList<int> Co
         {
             var ends = item.Split('-');
             if (ends.Length > 2 || !ends.All(e => int.TryParse(e, out var v) && v >= 0))
-                throw new DeepenException($"--layers '{whole}': '{item}' is not a layer index or a range a-b of non-negative integers.");
+                throw DeepenException.BadSetting("layers", $"'{whole}': '{item}' is not a layer index or a range a-b of non-negative integers.");
             int a = int.Parse(ends[0]), b = int.Parse(ends[^1]);
-            if (b < a) throw new DeepenException($"--layers '{whole}': range '{item}' runs backwards.");
+            if (b < a) throw DeepenException.BadSetting("layers", $"'{whole}': range '{item}' runs backwards.");
             for (int i = a; i <= b; i++) result.Add(i);
         }
         return result.ToArray();
@@ -69,11 +69,11 @@ public sealed record LayerPlan(IReadOnlyList<int> Prelude, IReadOnlyList<int> Co
     /// </summary>
     public static LayerPlan FromStride(int p, int r, int c, int stride, int sourceLayers)
     {
-        if (stride < 1) throw new DeepenException($"--core-stride {stride}: expected a positive integer.");
+        if (stride < 1) throw DeepenException.BadSetting("core_stride", $"{stride}: expected a positive integer.");
         int last = sourceLayers - c - 1;
         var core = Enumerable.Range(0, r).Select(i => last - (r - 1 - i) * stride).ToArray();
         if (core[0] < p)
-            throw new DeepenException($"--core-stride {stride} with --shape {p},{r},{c}: the core would start at layer {core[0]}, inside the prelude (0–{p - 1}) or before layer 0; the source has {sourceLayers} layers.");
+            throw DeepenException.BadSetting("core_stride", $"{stride} with `shape` {p},{r},{c}: the core would start at layer {core[0]}, inside the prelude (0–{p - 1}) or before layer 0; the source has {sourceLayers} layers.");
         return new LayerPlan(Enumerable.Range(0, p).ToArray(), core, Enumerable.Range(sourceLayers - c, c).ToArray()).Validated(sourceLayers);
     }
 

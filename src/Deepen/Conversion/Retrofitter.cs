@@ -66,7 +66,7 @@ public static class Retrofitter
         var plan = o.Plan.Validated(source.NumLayers);
         var config = TargetConfig(source, plan, o);
         if (Directory.Exists(o.Out) && !o.Force)
-            throw new DeepenException($"{Path.GetFullPath(o.Out)}: output already exists; choose another path or pass --force to replace it.");
+            throw new DeepenException($"{Path.GetFullPath(o.Out)}: output already exists; choose another path or pass `force` to replace it.");
 
         double? maxDiff = null;
         AtomicDirectory.Write(o.Out, o.Force, tmp =>

@@ -12,9 +12,9 @@ public static class CorpusSample
     /// </summary>
     public static IReadOnlyList<string> Read(IEnumerable<string> paths, long maxBytes)
     {
-        if (maxBytes < 1) throw new DeepenException($"--max-bytes {maxBytes}: expected a positive number of bytes.");
+        if (maxBytes < 1) throw DeepenException.BadSetting("max_bytes", $"{maxBytes}: expected a positive number of bytes.");
         var files = Expand(paths);
-        if (files.Count == 0) throw new DeepenException("--corpus: no text files given; expected files or directories holding *.txt.");
+        if (files.Count == 0) throw DeepenException.BadSetting("corpus", ": no text files given; expected files or directories holding *.txt.");
         var shares = new long[files.Count];
         long left = maxBytes;
         var bySize = files.Select((f, i) => (Size: new FileInfo(f).Length, Index: i)).OrderBy(x => x.Size).ThenBy(x => x.Index).ToList();
@@ -34,7 +34,7 @@ public static class CorpusSample
         {
             if (Directory.Exists(path)) files.AddRange(Directory.GetFiles(path, "*.txt").Order(StringComparer.Ordinal));
             else if (File.Exists(path)) files.Add(path);
-            else throw new DeepenException($"--corpus '{path}': no such file or directory.");
+            else throw DeepenException.BadSetting("corpus", $"'{path}': no such file or directory.");
         }
         return files;
     }

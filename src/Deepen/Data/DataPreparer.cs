@@ -69,7 +69,7 @@ public static class DataPreparer
             }
             long rowCount = packer.Rows;
             if (rowCount == 0)
-                throw new DeepenException($"the inputs produced {packer.Tokens} tokens, fewer than one row of {rowLength} (--seq-len {options.SeqLen} + 1).");
+                throw new DeepenException($"the inputs produced {packer.Tokens} tokens, fewer than one row of {rowLength} (`seq_len` {options.SeqLen} + 1).");
 
             // Pass 2: choose the held-out rows by seed and split the rows into the two shards.
             long holdout = HoldoutCount(options, rowCount);
@@ -130,11 +130,11 @@ public static class DataPreparer
 
     private static void Validate(DataPrepareOptions o, ITokenEncoder tokenizer)
     {
-        if (o.SeqLen < 1) throw new DeepenException($"--seq-len {o.SeqLen}: must be at least 1.");
-        if (o.HoldoutRows is < 0) throw new DeepenException($"--holdout-rows {o.HoldoutRows}: must be ≥ 0.");
+        if (o.SeqLen < 1) throw DeepenException.BadSetting("seq_len", $"{o.SeqLen}: must be at least 1.");
+        if (o.HoldoutRows is < 0) throw DeepenException.BadSetting("holdout_rows", $"{o.HoldoutRows}: must be ≥ 0.");
         if (o.HoldoutRows is null && !(o.HoldoutFraction >= 0 && o.HoldoutFraction < 1))
-            throw new DeepenException($"--holdout {o.HoldoutFraction}: must be a fraction in [0, 1).");
-        if (o.Threads < 1) throw new DeepenException($"--threads {o.Threads}: must be at least 1.");
+            throw DeepenException.BadSetting("holdout", $"{o.HoldoutFraction}: must be a fraction in [0, 1).");
+        if (o.Threads < 1) throw DeepenException.BadSetting("threads", $"{o.Threads}: must be at least 1.");
         if (tokenizer.EosId is null)
             throw new DeepenException("the tokenizer has no EOS token; packing appends EOS to every document to separate them.");
         if (tokenizer.VocabSize < 1) throw new DeepenException($"the tokenizer reports a vocabulary of {tokenizer.VocabSize}.");
@@ -145,7 +145,7 @@ public static class DataPreparer
     {
         long k = o.HoldoutRows ?? (o.HoldoutFraction > 0 ? Math.Max(1, (long)Math.Round(o.HoldoutFraction * rowCount, MidpointRounding.AwayFromZero)) : 0);
         if (k >= rowCount)
-            throw new DeepenException($"holding out {k} of {rowCount} rows would leave no training rows; lower --holdout / --holdout-rows or add data.");
+            throw new DeepenException($"holding out {k} of {rowCount} rows would leave no training rows; lower `holdout` / `holdout_rows` or add data.");
         return k;
     }
 

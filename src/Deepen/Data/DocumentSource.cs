@@ -32,13 +32,13 @@ public abstract class DocumentSource
                     .OrderBy(f => f, StringComparer.Ordinal)
                     .ToList();
                 if (files.Count == 0)
-                    throw new DeepenException($"--input {input}: the folder has no {string.Join(", ", FolderExtensions)} files.");
+                    throw DeepenException.BadSetting("input", $"{input}: the folder has no {string.Join(", ", FolderExtensions)} files.");
                 sources.AddRange(files.Select(f => ForFile(f, options)));
             }
             else if (File.Exists(input)) sources.Add(ForFile(input, options));
-            else throw new DeepenException($"--input {input}: no such file or folder.");
+            else throw DeepenException.BadSetting("input", $"{input}: no such file or folder.");
         }
-        if (sources.Count == 0) throw new DeepenException("no inputs given (--input PATH).");
+        if (sources.Count == 0) throw new DeepenException("no inputs given (`input` PATH).");
         return sources;
     }
 

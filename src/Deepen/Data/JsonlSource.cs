@@ -39,7 +39,7 @@ public sealed class JsonlSource(string path, string textField) : DocumentSource(
             if (!root.TryGetProperty(TextField, out var value))
             {
                 var keys = string.Join(", ", root.EnumerateObject().Select(p => p.Name));
-                throw new DeepenException($"{Path}:{lineNo}: no field '{TextField}' (the line has: {keys}); choose one with --text-field.");
+                throw new DeepenException($"{Path}:{lineNo}: no field '{TextField}' (the line has: {keys}); choose one with `text_field`.");
             }
             return value.ValueKind switch
             {

@@ -57,7 +57,7 @@ public sealed class ParquetSource(string path, string? column, string textField)
         var field = schema.Fields.FirstOrDefault(f => f.Name == name);
         string available = string.Join(", ", schema.Fields.Select(f => $"{f.Name} ({Describe(f)})"));
         if (field is null)
-            throw new DeepenException($"{Path}: no column '{name}' (the file has: {available}); choose one with --parquet-column.");
+            throw new DeepenException($"{Path}: no column '{name}' (the file has: {available}); choose one with `parquet_column`.");
         if (field is DataField { IsArray: false } data && IsString(data))
             return (data, ColumnKind.Text);
         if (field is ListField { Item: DataField item } && item.ClrType == typeof(int))

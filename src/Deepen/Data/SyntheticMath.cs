@@ -44,7 +44,7 @@ public static class SyntheticMath
             }
             yield return accepted ?? throw new DeepenException(
                 $"synthetic math: found no new distinct {ops}-operation problem for the {options.Split.ToString().ToLowerInvariant()} split " +
-                $"after {MaxAttemptsPerProblem} tries ({i} generated); ask for fewer problems (--count) or more operations (--ops).");
+                $"after {MaxAttemptsPerProblem} tries ({i} generated); ask for fewer problems (`count`) or more operations (`ops`).");
         }
     }
 
@@ -81,9 +81,9 @@ public static class SyntheticMath
 
     private static void Validate(SyntheticMathOptions o)
     {
-        if (o.Count < 0) throw new DeepenException($"--count {o.Count}: expected a count of at least 0.");
+        if (o.Count < 0) throw DeepenException.BadSetting("count", $"{o.Count}: expected a count of at least 0.");
         if (o.Ops.Count == 0 || o.Ops.Any(k => k < 1 || k > MaxOps))
-            throw new DeepenException($"--ops {string.Join(",", o.Ops)}: every operation count must be in 1..{MaxOps}.");
+            throw DeepenException.BadSetting("ops", $"{string.Join(",", o.Ops)}: every operation count must be in 1..{MaxOps}.");
         if (o.MaxValue < 100) throw new DeepenException($"max value {o.MaxValue}: expected at least 100.");
     }
 

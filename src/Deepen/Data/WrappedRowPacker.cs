@@ -14,7 +14,7 @@ public sealed class WrappedRowPacker
 
     public WrappedRowPacker(int rowLength, Action<ReadOnlySpan<int>> emit)
     {
-        if (rowLength < 2) throw new DeepenException($"row length {rowLength}: a row needs at least 2 tokens (--seq-len ≥ 1).");
+        if (rowLength < 2) throw new DeepenException($"row length {rowLength}: a row needs at least 2 tokens (`seq_len` ≥ 1).");
         _row = new int[rowLength];
         _emit = emit;
     }

@@ -11,7 +11,7 @@ public static class DocSelection
     /// </summary>
     public static int[] Select(int count, int? limit, int? seed)
     {
-        if (limit is < 1) throw new DeepenException($"--limit {limit}: expected a positive number of documents.");
+        if (limit is < 1) throw DeepenException.BadSetting("limit", $"{limit}: expected a positive number of documents.");
         if (limit is null || limit >= count) return Enumerable.Range(0, count).ToArray();
         if (seed is null) return Enumerable.Range(0, limit.Value).ToArray();
         var perm = Enumerable.Range(0, count).ToArray();

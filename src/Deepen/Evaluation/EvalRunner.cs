@@ -67,17 +67,17 @@ public static class EvalRunner
     public static SweepResult Run(IReadOnlyList<IEvalTask> tasks, IReadOnlyList<EvalModel> models, EvalRunOptions? options = null)
     {
         options ??= new EvalRunOptions();
-        if (tasks.Count == 0) throw new DeepenException("no tasks to evaluate; expected at least one --task.");
-        if (models.Count == 0) throw new DeepenException("no models to evaluate; expected at least one --model.");
+        if (tasks.Count == 0) throw new DeepenException("no tasks to evaluate; expected at least one `task`.");
+        if (models.Count == 0) throw new DeepenException("no models to evaluate; expected at least one `model`.");
         if (models.Count > 1 && models.Any(m => m.Label is null)) throw new ArgumentException("every model of a multi-model sweep needs a label.", nameof(models));
         if (models.Select(m => m.Label).GroupBy(l => l).FirstOrDefault(g => g.Count() > 1) is { } twice)
             throw new DeepenException($"model label '{twice.Key}' is used twice; labels must be unique in a sweep.");
         foreach (var m in models)
         {
             var recurrences = m.Recurrences;
-            if (recurrences.Count == 0) throw new DeepenException("no recurrences to evaluate; expected at least one --recurrence.");
+            if (recurrences.Count == 0) throw new DeepenException("no recurrences to evaluate; expected at least one `recurrence`.");
             if (recurrences.Any(r => r < 1) || recurrences.Distinct().Count() != recurrences.Count)
-                throw new DeepenException($"--recurrence {string.Join(",", recurrences)}: expected distinct recurrences of at least 1.");
+                throw DeepenException.BadSetting("recurrence", $"{string.Join(",", recurrences)}: expected distinct recurrences of at least 1.");
         }
         if (tasks.Select(t => t.Name).GroupBy(n => n).FirstOrDefault(g => g.Count() > 1) is { } dup)
             throw new DeepenException($"task '{dup.Key}' is listed twice; task names must be unique in a sweep.");
@@ -132,7 +132,7 @@ public static class EvalRunner
 
     private static TaskRun RunTask(IEvalTask task, IReadOnlyList<EvalRequest> requests, ILanguageModel model, int recurrence, int batchSize, Action<int, int> progress)
     {
-        if (batchSize < 1) throw new DeepenException($"--batch-size {batchSize}: expected at least 1.");
+        if (batchSize < 1) throw DeepenException.BadSetting("batch_size", $"{batchSize}: expected at least 1.");
         var clock = Stopwatch.StartNew();
         var responses = Answer(requests, model, batchSize, progress);
         long tokens = responses.Sum(x => (long)(x.Generation?.TokenCount ?? 0));

@@ -77,7 +77,7 @@ public static class ModelSweep
     {
         options ??= new ModelSweepOptions();
         if (!TaskNames.Contains(task)) throw new DeepenException($"task '{task}' is unknown; expected one of {string.Join(", ", TaskNames)}.");
-        if (options.BatchSize < 1) throw new DeepenException($"--batch-size {options.BatchSize}: expected at least 1.");
+        if (options.BatchSize < 1) throw DeepenException.BadSetting("batch_size", $"{options.BatchSize}: expected at least 1.");
         var recurrences = options.Recurrences ?? DefaultRecurrencesFor(task);
         CheckRecurrences(recurrences);
         var shapes = CheckModels(models, needTokenizer: task != LossEvaluation.TaskName);
@@ -93,14 +93,14 @@ public static class ModelSweep
     /// </summary>
     public static IReadOnlyList<SweepModel> Label(IReadOnlyList<string> dirs, IReadOnlyList<string>? labels = null)
     {
-        if (dirs.Count == 0) throw new DeepenException("no models to evaluate; expected at least one --model DIR.");
+        if (dirs.Count == 0) throw new DeepenException("no models to evaluate; expected at least one `model` DIR.");
         if (labels is { Count: > 0 } && labels.Count != dirs.Count)
-            throw new DeepenException($"--label given {labels.Count} time(s) for {dirs.Count} --model(s); give one label per model, in the same order, or none.");
+            throw DeepenException.BadSetting("label", $"given {labels.Count} time(s) for {dirs.Count} `model`(s); give one label per model, in the same order, or none.");
         var models = dirs.Select((d, i) => new SweepModel(labels is { Count: > 0 } ? labels[i] : DirName(d), d)).ToList();
         if (models.FirstOrDefault(m => string.IsNullOrWhiteSpace(m.Label)) is { } blank)
-            throw new DeepenException($"--model {blank.Dir}: empty label; give a non-empty --label.");
+            throw DeepenException.BadSetting("model", $"{blank.Dir}: empty label; give a non-empty `label`.");
         if (models.GroupBy(m => m.Label).FirstOrDefault(g => g.Count() > 1) is { } dup)
-            throw new DeepenException($"two models are labelled '{dup.Key}' ({string.Join(", ", dup.Select(m => m.Dir))}); give each a --label.");
+            throw new DeepenException($"two models are labelled '{dup.Key}' ({string.Join(", ", dup.Select(m => m.Dir))}); give each a `label`.");
         return models;
     }
 
@@ -113,7 +113,7 @@ public static class ModelSweep
         var parts = (tokens ?? []).SelectMany(t => t.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToList();
         if (parts.Count == 0) return null;
         var rs = parts.Select(p => int.TryParse(p, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int r) ? r
-            : throw new DeepenException($"--recurrence '{p}': not an integer; expected positive integers such as 1,2,4,8,16,32.")).ToList();
+            : throw DeepenException.BadSetting("recurrence", $"'{p}': not an integer; expected positive integers such as 1,2,4,8,16,32.")).ToList();
         CheckRecurrences(rs);
         return rs;
     }
@@ -121,12 +121,12 @@ public static class ModelSweep
     /// <summary>Throws unless the recurrences are distinct and at least 1.</summary>
     public static void CheckRecurrences(IReadOnlyList<int> recurrences)
     {
-        if (recurrences.Count == 0) throw new DeepenException("--recurrence: no recurrences; expected positive integers such as 1,2,4,8,16,32.");
+        if (recurrences.Count == 0) throw DeepenException.BadSetting("recurrence", ": no recurrences; expected positive integers such as 1,2,4,8,16,32.");
         var bad = recurrences.Where(r => r < 1).ToList();
         if (bad.Count > 0)
-            throw new DeepenException($"--recurrence {string.Join(",", recurrences)}: {bad[0]} is not a valid recurrence; expected integers of at least 1.");
+            throw DeepenException.BadSetting("recurrence", $"{string.Join(",", recurrences)}: {bad[0]} is not a valid recurrence; expected integers of at least 1.");
         if (recurrences.GroupBy(r => r).FirstOrDefault(g => g.Count() > 1) is { } dup)
-            throw new DeepenException($"--recurrence {string.Join(",", recurrences)}: {dup.Key} is listed twice; expected distinct recurrences.");
+            throw DeepenException.BadSetting("recurrence", $"{string.Join(",", recurrences)}: {dup.Key} is listed twice; expected distinct recurrences.");
     }
 
     /// <summary>The held-out shards of <c>loss</c>: a <c>.tokens</c> file, or a folder's <c>val.tokens</c>.</summary>
@@ -134,13 +134,13 @@ public static class ModelSweep
     {
         if (File.Exists(data))
             return data.EndsWith(".tokens", StringComparison.Ordinal) ? [data]
-                : throw new DeepenException($"--data {data}: the loss task reads a token shard (.tokens, from `deepen data prepare`) or a folder with {DataPreparer.ValFile}.");
+                : throw DeepenException.BadSetting("data", $"{data}: the loss task reads a token shard (.tokens, from `deepen data prepare`) or a folder with {DataPreparer.ValFile}.");
         if (Directory.Exists(data))
         {
             var val = Path.Combine(data, DataPreparer.ValFile);
-            return File.Exists(val) ? [val] : throw new DeepenException($"--data {data}: no {DataPreparer.ValFile} in this folder; expected a folder from `deepen data prepare` or a .tokens file.");
+            return File.Exists(val) ? [val] : throw DeepenException.BadSetting("data", $"{data}: no {DataPreparer.ValFile} in this folder; expected a folder from `deepen data prepare` or a .tokens file.");
         }
-        throw new DeepenException($"--data {data}: not found; the loss task reads a token shard (.tokens) or a folder with {DataPreparer.ValFile}.");
+        throw DeepenException.BadSetting("data", $"{data}: not found; the loss task reads a token shard (.tokens) or a folder with {DataPreparer.ValFile}.");
     }
 
     /// <summary>What the sweep needs to know of a model before loading it: whether it recurs, its layer counts and vocabulary.</summary>
@@ -152,12 +152,12 @@ public static class ModelSweep
 
     private static IReadOnlyList<Shape> CheckModels(IReadOnlyList<SweepModel> models, bool needTokenizer)
     {
-        if (models.Count == 0) throw new DeepenException("no models to evaluate; expected at least one --model DIR.");
+        if (models.Count == 0) throw new DeepenException("no models to evaluate; expected at least one `model` DIR.");
         if (models.GroupBy(m => m.Label).FirstOrDefault(g => g.Count() > 1) is { } dup)
             throw new DeepenException($"two models are labelled '{dup.Key}'; labels must be unique.");
         return models.Select(m =>
         {
-            if (!Directory.Exists(m.Dir)) throw new DeepenException($"--model {m.Dir}: directory not found.");
+            if (!Directory.Exists(m.Dir)) throw DeepenException.BadSetting("model", $"{m.Dir}: directory not found.");
             var json = HfConfig.ReadJson(m.Dir);
             var path = Path.Combine(m.Dir, HfConfig.FileName);
             Shape shape;
@@ -172,7 +172,7 @@ public static class ModelSweep
                 shape = new Shape(false, c.NumLayers, 0, c.VocabSize);
             }
             if (needTokenizer && !HasTokenizer(m.Dir))
-                throw new DeepenException($"--model {m.Dir}: no {TextTokenizer.TokenizerJsonFileName} or {TextTokenizer.SentencePieceFileName}; text tasks need the model's tokenizer in its directory.");
+                throw DeepenException.BadSetting("model", $"{m.Dir}: no {TextTokenizer.TokenizerJsonFileName} or {TextTokenizer.SentencePieceFileName}; text tasks need the model's tokenizer in its directory.");
             return shape;
         }).ToList();
     }
@@ -212,8 +212,8 @@ public static class ModelSweep
         int? limit, ModelSweepOptions options, Dictionary<string, string> info)
     {
         if (options.InitialState != StateInit.Random)
-            throw new DeepenException("--state zeros: the loss task uses seeded random initial states, as training's validation does; leave --state at random.");
-        if (limit is < 1) throw new DeepenException($"--limit {limit}: expected a positive number of rows.");
+            throw DeepenException.BadSetting("state", "zeros: the loss task uses seeded random initial states, as training's validation does; leave `state` at random.");
+        if (limit is < 1) throw DeepenException.BadSetting("limit", $"{limit}: expected a positive number of rows.");
         int batches = limit is { } n ? (n + options.BatchSize - 1) / options.BatchSize : 0;
         var fingerprints = models.Select((m, i) => CheckShards(m, shapes[i], shards)).ToList();
 
@@ -253,7 +253,7 @@ public static class ModelSweep
         {
             using var shard = TokenShard.Open(path, fingerprint);
             if (shard.Header.Metadata.VocabSize > shape.Vocab)
-                throw new DeepenException($"{path}: token ids up to {shard.Header.Metadata.VocabSize - 1} do not fit --model {model.Dir}'s vocabulary of {shape.Vocab}.");
+                throw new DeepenException($"{path}: token ids up to {shard.Header.Metadata.VocabSize - 1} do not fit `model` {model.Dir}'s vocabulary of {shape.Vocab}.");
         }
         return fingerprint;
     }

@@ -43,7 +43,7 @@ public sealed class ChatFormat
         "llama3" or "llama-3" => new(ChatTemplateKind.Llama3, null),
         "zephyr" or "tinyllama" => new(ChatTemplateKind.Zephyr, null),
         "plain" => new(ChatTemplateKind.Plain, null),
-        _ => throw new DeepenException($"--chat-template '{name}': unknown chat template; expected one of {string.Join(", ", Names)}."),
+        _ => throw DeepenException.BadSetting("chat_template", $"'{name}': unknown chat template; expected one of {string.Join(", ", Names)}."),
     };
 
     /// <summary>Recognises a Jinja chat template by its markers.</summary>

@@ -27,12 +27,12 @@ public sealed record ExitCriterion(ExitKind Kind, double Threshold)
         {
             "kl" => ExitKind.Kl,
             "latent" or "latent-diff" => ExitKind.LatentDiff,
-            _ => throw new DeepenException($"--adaptive '{text}': unknown criterion '{parts[0]}'; expected kl:THRESHOLD or latent:THRESHOLD (e.g. kl:5e-4)."),
+            _ => throw DeepenException.BadSetting("adaptive", $"'{text}': unknown criterion '{parts[0]}'; expected kl:THRESHOLD or latent:THRESHOLD (e.g. kl:5e-4)."),
         };
         double threshold = kind == ExitKind.Kl ? 5e-4 : 0.03;
         if (parts.Length == 2 && (!double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out threshold)
                                   || !(threshold > 0) || double.IsInfinity(threshold)))
-            throw new DeepenException($"--adaptive '{text}': threshold '{parts[1]}' is not a positive number.");
+            throw DeepenException.BadSetting("adaptive", $"'{text}': threshold '{parts[1]}' is not a positive number.");
         return new ExitCriterion(kind, threshold);
     }
 
@@ -71,6 +71,6 @@ public sealed record DepthOptions
     public void Validate()
     {
         if (Recurrence is < 1)
-            throw new DeepenException($"{(Exit is null ? "--recurrence" : "--max-recurrence")} {Recurrence}: expected a positive integer.");
+            throw DeepenException.BadSetting(Exit is null ? "recurrence" : "max_recurrence", $"{Recurrence}: expected a positive integer.");
     }
 }

@@ -174,7 +174,7 @@ public sealed class Generator(InferenceModel model, TextTokenizer? tokenizer = n
                 if (!options.TruncatePrompt)
                     throw new DeepenException(
                         $"prompt {i} has {p.Count} tokens; the model's context is {context} tokens (max_position_embeddings), "
-                        + "so at most " + (context - 1) + " fit with room to generate. Shorten it, or ask for truncation (--truncate).");
+                        + "so at most " + (context - 1) + " fit with room to generate. Shorten it, or ask for truncation (`truncate`).");
                 int keep = Math.Max(1, context - Math.Max(1, options.MaxNewTokens));
                 rows[i] = p.Skip(p.Count - keep).ToArray();
             }

@@ -68,7 +68,7 @@ public static class PretrainRecipe
         var work = o.Train.Out;
         if (string.IsNullOrEmpty(work)) throw new DeepenException("out: give the pretraining run directory.");
         foreach (var c in o.Corpus)
-            if (!File.Exists(c) && !Directory.Exists(c)) throw new DeepenException($"--corpus {c}: not found (the default is ../shared/data/corpus).");
+            if (!File.Exists(c) && !Directory.Exists(c)) throw DeepenException.BadSetting("corpus", $"{c}: not found (the default is ../shared/data/corpus).");
         if (o.InitFrom is not null && !File.Exists(Path.Combine(o.InitFrom, HfConfig.FileName)))
             throw new DeepenException($"pretrain.init_from: {o.InitFrom} has no {HfConfig.FileName}; expected a plain HF model directory to continue from.");
         if (o.Corpus.Count == 0 && o.MathCount == 0 && o.ChainCount == 0 && o.HopCount == 0)

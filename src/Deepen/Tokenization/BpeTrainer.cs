@@ -36,8 +36,8 @@ public static class BpeTrainer
         var specials = SpecialTokens(options);
         int minVocab = specials.Count + 256;
         if (options.VocabSize < minVocab)
-            throw new DeepenException($"--vocab-size {options.VocabSize}: expected at least {minVocab} ({specials.Count} special tokens + 256 byte tokens).");
-        if (options.MinFrequency < 1) throw new DeepenException($"--min-frequency {options.MinFrequency}: expected at least 1.");
+            throw DeepenException.BadSetting("vocab_size", $"{options.VocabSize}: expected at least {minVocab} ({specials.Count} special tokens + 256 byte tokens).");
+        if (options.MinFrequency < 1) throw DeepenException.BadSetting("min_frequency", $"{options.MinFrequency}: expected at least 1.");
 
         var clock = Stopwatch.StartNew();
         var words = CountWords(texts, specials);

@@ -45,9 +45,9 @@ public sealed class CheckpointManager(string runDir, int keep)
     public string? Resolve(string resume)
     {
         if (resume == "auto") return Complete().LastOrDefault();
-        if (!Directory.Exists(resume)) throw new DeepenException($"--resume {resume}: checkpoint directory not found.");
+        if (!Directory.Exists(resume)) throw DeepenException.BadSetting("resume", $"{resume}: checkpoint directory not found.");
         if (!IsComplete(resume))
-            throw new DeepenException($"--resume {resume}: the checkpoint has no {DoneFile} file, so it may be incomplete; resume from a complete one (--resume auto picks the newest).");
+            throw DeepenException.BadSetting("resume", $"{resume}: the checkpoint has no {DoneFile} file, so it may be incomplete; resume from a complete one (`resume` auto picks the newest).");
         return resume;
     }
 

@@ -246,11 +246,11 @@ public static class Trainer
         if (o.Resume is not null)
         {
             var dir = checkpoints.Resolve(o.Resume);
-            if (dir is null && o.Resume != "auto") throw new DeepenException($"--resume {o.Resume}: no checkpoint found.");
+            if (dir is null && o.Resume != "auto") throw DeepenException.BadSetting("resume", $"{o.Resume}: no checkpoint found.");
             return dir;
         }
         if (checkpoints.Complete().Count > 0)
-            throw new DeepenException($"{c.Out} already holds checkpoints; pass --resume auto to continue that run, or choose another --out.");
+            throw new DeepenException($"{c.Out} already holds checkpoints; pass `resume` auto to continue that run, or choose another `out`.");
         return null;
     }
 
@@ -279,7 +279,7 @@ public static class Trainer
         double differ = ranks.AllReduceSum((long)mine == rank0 ? 0.0 : 1.0);
         if (differ > 0)
             throw new DeepenException($"after step {step}, {differ} of {ranks.WorldSize} ranks hold weights that differ from rank 0's; " +
-                                      "run every rank with the same `threads` and library versions, and continue with --resume auto, which gives every rank the checkpoint's weights.");
+                                      "run every rank with the same `threads` and library versions, and continue with `resume` auto, which gives every rank the checkpoint's weights.");
     }
 
     private static ITrainingOptimizer CreateOptimizer(TrainConfig c, TrainableModel model) => c.Optimizer switch

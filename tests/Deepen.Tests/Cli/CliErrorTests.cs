@@ -110,4 +110,14 @@ public class CliErrorTests
         SafetensorsWriter.Write(path, d);
         foreach (var t in d.Values) t.Dispose();
     }
+
+    [Fact]
+    public void LibrarySettingsAreShownAsTheCommandsFlags()
+    {
+        var command = new System.CommandLine.Command("eval") { new System.CommandLine.Option<int>("--batch-size"), new System.CommandLine.Option<string>("--fewshot-file") };
+        var e = DeepenException.BadSetting("batch_size", "0: expected at least 1; or pass `fewshot_file`, or set `label`.");
+        Assert.Equal("batch_size 0: expected at least 1; or pass `fewshot_file`, or set `label`.", e.Message);   // the library's words
+        Assert.Equal("--batch-size 0: expected at least 1; or pass --fewshot-file, or set `label`.", Deepen.Cli.CliRunner.InFlags(command, e));
+        Assert.Equal("no flag: `batch_size` stays", Deepen.Cli.CliRunner.InFlags(new System.CommandLine.Command("train"), new DeepenException("no flag: `batch_size` stays")));
+    }
 }

@@ -35,5 +35,5 @@ public class DocSelectionTests
 
     [Fact]
     public void NonPositiveLimitIsAnError() =>
-        Assert.Contains("--limit 0", Assert.Throws<DeepenException>(() => DocSelection.Select(5, 0, null)).Message);
+        Assert.Contains("limit 0", Assert.Throws<DeepenException>(() => DocSelection.Select(5, 0, null)).Message);
 }

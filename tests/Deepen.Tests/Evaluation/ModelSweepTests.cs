@@ -71,7 +71,7 @@ public class ModelSweepTests : IClassFixture<EvalModels>
             ModelSweep.Run([new SweepModel("raven", TestPaths.FixtureModel("raven-llama-tiny"))], "gsm8k-cot", options)).Message);
         Assert.Contains("task 'gsm8k-5shot' is unknown", Assert.Throws<DeepenException>(() =>
             ModelSweep.Run([new SweepModel("rec", m.Recurrent)], "gsm8k-5shot", options)).Message);
-        Assert.Contains("--state zeros", Assert.Throws<DeepenException>(() =>
+        Assert.Contains("state zeros", Assert.Throws<DeepenException>(() =>
             ModelSweep.Run([new SweepModel("rec", m.Recurrent)], "loss", new EvalTaskOptions { Data = m.ValShard(tmp["data"]) },
                 new ModelSweepOptions { InitialState = StateInit.Zeros })).Message);
     }

@@ -114,7 +114,7 @@ public class MultiModelSweepTests
     {
         Assert.Equal(["tl-484", "base"], ModelSweep.Label(["runs/tl-484/", "models/base"]).Select(m => m.Label));
         Assert.Equal(["rec", "plain"], ModelSweep.Label(["a/final", "b/final"], ["rec", "plain"]).Select(m => m.Label));
-        Assert.Contains("give each a --label", Assert.Throws<DeepenException>(() => ModelSweep.Label(["a/final", "b/final"])).Message);
+        Assert.Contains("give each a `label`", Assert.Throws<DeepenException>(() => ModelSweep.Label(["a/final", "b/final"])).Message);
         Assert.Contains("one label per model", Assert.Throws<DeepenException>(() => ModelSweep.Label(["a", "b"], ["x"])).Message);
     }
 

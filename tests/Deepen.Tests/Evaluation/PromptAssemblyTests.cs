@@ -44,7 +44,7 @@ public class PromptAssemblyTests
         using var tmp = new TestPaths.TempDir();
         var e = Assert.Throws<DeepenException>(() =>
             EvalTasks.Gsm8kCot(new EvalTaskOptions { Data = EvalData.Test(tmp.Path), FewshotFile = EvalData.Shots(tmp.Path), NumFewshot = 3 }));
-        Assert.Contains("--num-fewshot 3", e.Message);
+        Assert.Contains("num_fewshot 3", e.Message);
         Assert.Contains("has 2 exemplar(s)", e.Message);
     }
 
@@ -68,7 +68,7 @@ public class PromptAssemblyTests
         using var tmp = new TestPaths.TempDir();
         var e = Assert.Throws<DeepenException>(() => EvalTasks.Gsm8k(new EvalTaskOptions { Data = EvalData.Test(tmp.Path) }));
         Assert.Contains("5-shot", e.Message);
-        Assert.Contains("--fewshot-file", e.Message);
+        Assert.Contains("`fewshot_file`", e.Message);
         var one = EvalTasks.Gsm8k(new EvalTaskOptions { Data = tmp["test.jsonl"], NumFewshot = 1 });
         Assert.StartsWith("Question: " + DefaultExemplars.Question + "\nAnswer: " + DefaultExemplars.SolutionTarget + "\n\n", FirstPrompt(one));
     }
@@ -87,6 +87,6 @@ public class PromptAssemblyTests
         Assert.Equal(["Question:", "</s>", "<|im_end|>"], task.Generation.StopStrings);
         Assert.Equal("5.0", task.Docs[0].Gold);
         var e = Assert.Throws<DeepenException>(() => EvalTasks.QaJsonl(new EvalTaskOptions { Data = data, Fields = new QaFields("Question", "Answer"), NumFewshot = 2 }));
-        Assert.Contains("--num-fewshot 2: no exemplars; pass --fewshot-file", e.Message);
+        Assert.Contains("num_fewshot 2: no exemplars; pass `fewshot_file`", e.Message);
     }
 }

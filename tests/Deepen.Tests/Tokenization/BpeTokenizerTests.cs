@@ -136,7 +136,8 @@ public class BpeTokenizerTests
     public void TooSmallAVocabularyIsRejected()
     {
         var e = Assert.Throws<DeepenException>(() => BpeTrainer.Train(["abc"], new BpeTrainerOptions { VocabSize = 200 }));
-        Assert.Contains("--vocab-size 200", e.Message);
+        Assert.Contains("vocab_size 200", e.Message);
+        Assert.Equal("vocab_size", e.Setting);
         Assert.Contains("259", e.Message);
     }
 

@@ -44,7 +44,7 @@ public class SeqLenScheduleTests
     public void AStridePlanThatDoesNotFitIsRefused()
     {
         var e = Assert.Throws<DeepenException>(() => LayerPlan.FromStride(2, 4, 2, 5, 16));
-        Assert.Contains("--core-stride 5", e.Message);
+        Assert.Contains("core_stride 5", e.Message);
     }
 
     [Fact]

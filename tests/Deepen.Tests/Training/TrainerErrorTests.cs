@@ -79,7 +79,7 @@ public class TrainerErrorTests
         Assert.Contains("DONE", e.Message);
         // And a fresh run into a directory with checkpoints is refused rather than overwriting them.
         var e2 = Assert.Throws<DeepenException>(() => Trainer.Run(config, new TrainRunOptions { Log = Quiet }));
-        Assert.Contains("--resume auto", e2.Message);
+        Assert.Contains("`resume` auto", e2.Message);
     }
 
     [Fact]

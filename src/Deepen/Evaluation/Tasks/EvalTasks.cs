@@ -31,7 +31,7 @@ public static class EvalTasks
     public static GenerativeQaTask Gsm8kCot(EvalTaskOptions o)
     {
         var shots = Shots(o.FewshotFile is null ? DefaultExemplars.Cot : QaDataset.LoadExemplars(o.FewshotFile), o.NumFewshot ?? 1,
-            o.FewshotFile ?? "the built-in exemplar (pass --fewshot-file for more)");
+            o.FewshotFile ?? "the built-in exemplar (pass `fewshot_file` for more)");
         return new GenerativeQaTask("gsm8k-cot", Docs(o, new QaFields()), shots, QaPromptFormat.Gsm8kCot,
             new GenerationRequest(CotStops, o.MaxNewTokens), AnswerExtraction.CotStrictPattern);
     }
@@ -54,7 +54,7 @@ public static class EvalTasks
             if (o.TrainFile is null && !File.Exists(train))
             {
                 if (k > 1)
-                    throw new DeepenException($"gsm8k: {k}-shot needs exemplars: no train.jsonl beside {o.Data}; pass --train-file or --fewshot-file, or --num-fewshot 1 for the built-in exemplar.");
+                    throw new DeepenException($"gsm8k: {k}-shot needs exemplars: no train.jsonl beside {o.Data}; pass `train_file` or `fewshot_file`, or `num_fewshot` 1 for the built-in exemplar.");
                 (pool, source) = (DefaultExemplars.Solution, "the built-in exemplar");
             }
             // lm-eval shows the training solution itself (doc_to_target = answer) after "Answer:".
@@ -110,9 +110,9 @@ public static class EvalTasks
 
     private static IReadOnlyList<QaExemplar> Shots(IReadOnlyList<QaExemplar> pool, int k, string source)
     {
-        if (k < 0) throw new DeepenException($"--num-fewshot {k}: expected 0 or more.");
-        if (k > 0 && pool.Count == 0) throw new DeepenException($"--num-fewshot {k}: no exemplars; pass --fewshot-file (JSONL with question and target).");
-        if (k > pool.Count) throw new DeepenException($"--num-fewshot {k}: {source} has {pool.Count} exemplar(s).");
+        if (k < 0) throw DeepenException.BadSetting("num_fewshot", $"{k}: expected 0 or more.");
+        if (k > 0 && pool.Count == 0) throw DeepenException.BadSetting("num_fewshot", $"{k}: no exemplars; pass `fewshot_file` (JSONL with question and target).");
+        if (k > pool.Count) throw DeepenException.BadSetting("num_fewshot", $"{k}: {source} has {pool.Count} exemplar(s).");
         return pool.Take(k).ToList();
     }
 }
