@@ -1,6 +1,6 @@
+using System.ComponentModel;
 using System.Reflection;
 using System.Text;
-using System.Xml.Linq;
 
 namespace Deepen.Training;
 
@@ -9,7 +9,8 @@ public enum ConfigValueKind { String, Int, Long, Double, Bool, StringList, IntLi
 
 /// <summary>
 /// One key of <see cref="TrainConfig"/>: its snake_case name (YAML key and flag), the property behind it, its
-/// value type, whether it is a path (resolved against the current directory on load) and its description.
+/// value type, whether it is a path (resolved against the current directory on load) and its description (the
+/// property's <see cref="DescriptionAttribute"/>).
 /// </summary>
 public sealed record TrainConfigKey(string Name, PropertyInfo Property, ConfigValueKind Kind, bool IsPath, string Description)
 {
@@ -67,7 +68,6 @@ public static class TrainConfigKeys
 
     private static List<TrainConfigKey> Discover()
     {
-        var docs = ReadDocSummaries(typeof(TrainConfig));
         var keys = new List<TrainConfigKey>();
         foreach (var p in typeof(TrainConfig).GetProperties(BindingFlags.Public | BindingFlags.Instance)
                                              .Where(p => p.SetMethod is { IsPublic: true })
@@ -75,7 +75,8 @@ public static class TrainConfigKeys
         {
             var kind = KindOf(p);
             var name = SnakeCase(p.Name);
-            var description = docs.GetValueOrDefault(p.Name) ?? $"{name} ({new TrainConfigKey(name, p, kind, false, "").Expected}).";
+            var description = p.GetCustomAttribute<DescriptionAttribute>()?.Description
+                ?? throw new InvalidOperationException($"TrainConfig.{p.Name} has no [Description]: every config key needs its help text.");
             keys.Add(new TrainConfigKey(name, p, kind, PathProperties.Contains(p.Name), description));
         }
         return keys;
@@ -92,38 +93,5 @@ public static class TrainConfigKeys
         if (t == typeof(IReadOnlyList<string>)) return ConfigValueKind.StringList;
         if (t == typeof(IReadOnlyList<int>)) return ConfigValueKind.IntList;
         throw new NotSupportedException($"TrainConfig.{p.Name}: type {t} is not a supported config value type.");
-    }
-
-    /// <summary>
-    /// The XML-doc summaries of <paramref name="type"/>'s properties, from the documentation file beside the
-    /// assembly (<c>Deepen.xml</c>); empty when it is not there.
-    /// </summary>
-    private static Dictionary<string, string> ReadDocSummaries(Type type)
-    {
-        var result = new Dictionary<string, string>();
-        try
-        {
-            var xml = Path.ChangeExtension(type.Assembly.Location, ".xml");
-            if (string.IsNullOrEmpty(type.Assembly.Location) || !File.Exists(xml)) return result;
-            var prefix = $"P:{type.FullName}.";
-            foreach (var member in XDocument.Load(xml).Descendants("member"))
-            {
-                var name = (string?)member.Attribute("name");
-                if (name is null || !name.StartsWith(prefix, StringComparison.Ordinal) || member.Element("summary") is not { } summary) continue;
-                var text = string.Concat(summary.Nodes().Select(n => n switch
-                {
-                    XText t => t.Value,
-                    XElement { Name.LocalName: "see" or "seealso" } e => ((string?)e.Attribute("cref") ?? (string?)e.Attribute("langword") ?? e.Value).Split('.', ':')[^1],
-                    XElement e => e.Value,
-                    _ => "",
-                }));
-                result[name[prefix.Length..]] = string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
-            }
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or System.Xml.XmlException)
-        {
-            // Descriptions are a convenience; without them the generated ones are used.
-        }
-        return result;
     }
 }

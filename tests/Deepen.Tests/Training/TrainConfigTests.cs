@@ -331,6 +331,18 @@ public class TrainConfigTests
         Assert.Equal("seed", NameSuggestion.Nearest("sed", ["seed", "seq_len"]));
         Assert.Null(NameSuggestion.Nearest("zzzzzz", ["seed", "lr"]));
     }
+
+    [Fact]
+    public void EveryKeyHasPlainHelpTextFromItsAttribute()
+    {
+        Assert.All(TrainConfigKeys.All, k =>
+        {
+            Assert.False(string.IsNullOrWhiteSpace(k.Description), k.Name);
+            Assert.DoesNotContain("<", k.Description);                       // no XML-doc markup left
+        });
+        Assert.Equal("Sequences per micro-batch (per rank).", TrainConfigKeys.Find("micro_batch_size")!.Description);
+        Assert.Contains("deepen data prepare", TrainConfigKeys.Find("train_data")!.Description);   // <c>…</c> kept as its text
+    }
 }
 
 internal static class TrainConfigTestExtensions
