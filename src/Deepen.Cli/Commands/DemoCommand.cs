@@ -40,7 +40,7 @@ public static class DemoCommand
             {
                 Seed = s,
                 AdapterInit = Enum.Parse<AdapterInit>(parse.GetValue(adapter)!, ignoreCase: true),
-                LossOn = parse.GetValue(lossOn)!,
+                LossOn = Enum.Parse<Deepen.Training.LossTokens>(parse.GetValue(lossOn)!, ignoreCase: true),
                 Threads = parse.GetValue(threads),
                 Log = log,
                 Progress = progress,

@@ -1,4 +1,5 @@
 using Deepen.Conversion;
+using Deepen.Training;
 
 namespace Deepen.Recipes;
 
@@ -41,7 +42,7 @@ public sealed record DemoOptions
     public double Lr { get; init; } = 1e-3;
     public double MuonLr { get; init; } = 5e-3;
     /// <summary>all or answer (<c>loss_on</c> of <c>deepen train</c>): which tokens the training loss covers.</summary>
-    public string LossOn { get; init; } = "answer";
+    public LossTokens LossOn { get; init; } = LossTokens.Answer;
     /// <summary>The adapter's initialisation at conversion: [0 | I] by default (measured: the paper's random init erased the
     /// base's one-step skill in the demo's budget, see docs/results.md), or the paper's default.</summary>
     public AdapterInit AdapterInit { get; init; } = AdapterInit.Identity;

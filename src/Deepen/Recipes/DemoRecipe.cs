@@ -85,12 +85,12 @@ public static class DemoRecipe
         using (var tok = TextTokenizer.FromDirectory(o.BaseModel))
             DataPreparer.Prepare(new DataPrepareOptions { Inputs = [trainJsonl], OutDir = shards, SeqLen = o.SeqLen, HoldoutFraction = 0.03, Seed = seeds.Holdout }, tok);
 
-        TrainConfig Train(string model, string outDir, int steps, string curriculum) => new()
+        TrainConfig Train(string model, string outDir, int steps, CurriculumShape curriculum) => new()
         {
             Model = model, Out = outDir, TrainData = [shards], MicroBatchSize = o.MicroBatch, MaxSteps = steps,
-            Optimizer = "muon", Lr = o.Lr, MuonLr = o.MuonLr, WeightDecay = 0, MuonWeightDecay = 0, Warmup = 0.05, Cooldown = 0.3,
+            Optimizer = OptimizerKind.Muon, Lr = o.Lr, MuonLr = o.MuonLr, WeightDecay = 0, MuonWeightDecay = 0, Warmup = 0.05, Cooldown = 0.3,
             MeanRecurrence = o.TrainRecurrence, BackpropDepth = o.BackpropDepth, Curriculum = curriculum, CurriculumWarmup = 0.75,
-            Precision = "bf16-mixed", Threads = o.Threads, EvalEvery = Math.Max(1, steps / 5), ValRecurrences = [o.TrainRecurrence],
+            Precision = PrecisionKind.Bf16Mixed, Threads = o.Threads, EvalEvery = Math.Max(1, steps / 5), ValRecurrences = [o.TrainRecurrence],
             ValBatches = 8, SaveEvery = 0, Seed = seeds.Training, LossOn = o.LossOn, AnswerMarker = o.Task.AnswerMarker,
         };
         DemoRun Fit(string label, TrainConfig config)
@@ -108,13 +108,13 @@ public static class DemoRecipe
         }
 
         // (b) recurrent with the 1-sqrt curriculum
-        log($"(b) train the recurrent model: {o.Steps} steps, 1-sqrt curriculum to r̄ = {o.TrainRecurrence}, backprop depth {o.BackpropDepth}, loss on {o.LossOn} tokens");
-        var rec = Fit("recurrent (1-sqrt curriculum)", Train(recInit, Path.Combine(o.Out, "runs", "recurrent"), o.Steps, "1-sqrt"));
+        log($"(b) train the recurrent model: {o.Steps} steps, 1-sqrt curriculum to r̄ = {o.TrainRecurrence}, backprop depth {o.BackpropDepth}, loss on {ConfigWords.Of(o.LossOn)} tokens");
+        var rec = Fit("recurrent (1-sqrt curriculum)", Train(recInit, Path.Combine(o.Out, "runs", "recurrent"), o.Steps, CurriculumShape.OneSqrt));
         DemoRun? noCurr = null;
         if (o.RunNoCurriculum)
         {
             log($"    and without the curriculum (r̄ = {o.TrainRecurrence} from step 0), same steps");
-            noCurr = Fit("recurrent (no curriculum)", Train(recInit, Path.Combine(o.Out, "runs", "recurrent-no-curriculum"), o.Steps, "none"));
+            noCurr = Fit("recurrent (no curriculum)", Train(recInit, Path.Combine(o.Out, "runs", "recurrent-no-curriculum"), o.Steps, CurriculumShape.None));
         }
 
         // (c) the static base to the same training FLOPs
@@ -123,7 +123,7 @@ public static class DemoRecipe
             perStep = probe.Flops.TrainingFlopsPerToken(1) * (double)o.MicroBatch * o.SeqLen;
         int staticSteps = Math.Max(1, (int)Math.Round(rec.TotalFlops / perStep));
         log($"(c) train the static base to equal FLOPs: {rec.TotalFlops:E3} FLOPs → {staticSteps} steps");
-        var stat = Fit("static baseline", Train(o.BaseModel, Path.Combine(o.Out, "runs", "static"), staticSteps, "none") with { ValRecurrences = [1] });
+        var stat = Fit("static baseline", Train(o.BaseModel, Path.Combine(o.Out, "runs", "static"), staticSteps, CurriculumShape.None) with { ValRecurrences = [1] });
 
         // (d) evaluate on the same held-out problems
         var docs = ChainTask.Load(testJsonl);

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Deepen.Evaluation.Reports;
 using Deepen.Evaluation.Stats;
+using Deepen.Training;
 using Deepen.Evaluation;
 
 namespace Deepen.Recipes;
@@ -67,12 +68,12 @@ public static class DemoReport
         sb.AppendLine($"trained on {o.TrainProblems:N0} {o.Task.Description} of {o.TrainOps.Min()}–{o.TrainOps.Max()} {o.Task.Unit}, answered directly with one digit, so only");
         sb.AppendLine($"depth of computation can help; chance is {o.Task.Chance * 100:F0} %. Evaluated on {recEval.Problems:N0} held-out problems of {ops.Min()}–{ops.Max()} {o.Task.Unit} (a disjoint split; longer chains than any trained).");
         sb.AppendLine($"Recurrent run: {o.Steps} steps × {o.MicroBatch}×{o.SeqLen} tokens, 1-sqrt curriculum to r̄ = {o.TrainRecurrence}, backprop depth {o.BackpropDepth}, Muon, bf16-mixed,");
-        sb.AppendLine($"loss on {(o.LossOn == "answer" ? "the answer tokens only (`loss_on: answer`)" : "all tokens")}. The static baseline (the base at its own depth) trained on the same data, optimizer and schedule");
+        sb.AppendLine($"loss on {(o.LossOn == LossTokens.Answer ? "the answer tokens only (`loss_on: answer`)" : "all tokens")}. The static baseline (the base at its own depth) trained on the same data, optimizer and schedule");
         sb.AppendLine($"for as many steps as the same training FLOPs allow (method.md §5.3). Everything here was trained and evaluated live by this command;");
         sb.AppendLine($"total {elapsed.TotalMinutes:F1} min on {o.Threads} thread{(o.Threads == 1 ? "" : "s")}, peak RSS {peakRssMb:F0} MB.");
         sb.AppendLine();
         sb.AppendLine("```");
-        sb.AppendLine($"deepen demo{(o.Quick ? " --quick" : "")} --task {o.Task.Name} --seed {o.Seed}{(o.AdapterInit != Conversion.AdapterInit.Identity ? $" --adapter-init {o.AdapterInit.ToString().ToLowerInvariant()}" : "")}{(o.LossOn == "all" ? " --loss-on all" : "")} --out {Show(o.Out)}");
+        sb.AppendLine($"deepen demo{(o.Quick ? " --quick" : "")} --task {o.Task.Name} --seed {o.Seed}{(o.AdapterInit != Conversion.AdapterInit.Identity ? $" --adapter-init {o.AdapterInit.ToString().ToLowerInvariant()}" : "")}{(o.LossOn == LossTokens.All ? " --loss-on all" : "")} --out {Show(o.Out)}");
         sb.AppendLine("```");
         sb.AppendLine();
         sb.AppendLine("## Training");

@@ -135,7 +135,7 @@ public static class PretrainRecipe
             Model = init,
             TrainData = parts.Select(x => Path.Combine(x.Dir, DataPreparer.TrainFile)).ToList(),
             ValData = parts.Select(x => Path.Combine(x.Dir, DataPreparer.ValFile)).ToList(),
-            Curriculum = "none",
+            Curriculum = CurriculumShape.None,
         };
         o.Log("[5/6] training");
         bool resume = new CheckpointManager(work, train.KeepLast).Complete().Count > 0;
@@ -246,7 +246,7 @@ public static class PretrainRecipe
         if (o.ChainCount > 0) mix.Add($"{o.ChainCount:N0} chains of operations mod 10 (`deepen data synth-chain`, train split, lengths cycling through {string.Join(",", o.ChainOps)}, {o.ChainWorkedFraction:P0} with worked steps, seed {o.ChainSeed})");
         sb.AppendLine($"- Data: {string.Join("; plus ", mix)}; packed into rows of {t.SeqLen + 1} tokens; {o.HoldoutFraction:P1} of rows of each held out.");
         sb.AppendLine($"- Architecture: Llama, {c.NumLayers} layers, d {c.HiddenSize}, {c.NumHeads} query / {c.NumKvHeads} KV heads (head_dim {c.HeadDim}), SwiGLU FFN {c.IntermediateSize}, RMSNorm, rope θ {c.RopeTheta.ToString(inv)}, context {c.MaxPositionEmbeddings}, untied embeddings; {parameters:N0} parameters.");
-        sb.AppendLine($"- Training: {t.MaxSteps} steps × {t.MicroBatchSize * t.GradAccumSteps} sequences × {t.SeqLen} tokens = {(long)t.MaxSteps * t.MicroBatchSize * t.GradAccumSteps * t.SeqLen:N0} tokens; {t.Optimizer} (lr {t.Lr.ToString(inv)}{(t.Optimizer == "muon" ? $", Muon lr {t.MuonLr.ToString(inv)}" : "")}), WSD schedule (warmup {t.Warmup.ToString(inv)}, cooldown {t.Cooldown.ToString(inv)}), {t.Precision}, loss on {t.LossOn} tokens, seed {t.Seed}; {elapsed.TotalMinutes:F0} min of training on 2 CPU cores.");
+        sb.AppendLine($"- Training: {t.MaxSteps} steps × {t.MicroBatchSize * t.GradAccumSteps} sequences × {t.SeqLen} tokens = {(long)t.MaxSteps * t.MicroBatchSize * t.GradAccumSteps * t.SeqLen:N0} tokens; {ConfigWords.Of(t.Optimizer)} (lr {t.Lr.ToString(inv)}{(t.Optimizer == OptimizerKind.Muon ? $", Muon lr {t.MuonLr.ToString(inv)}" : "")}), WSD schedule (warmup {t.Warmup.ToString(inv)}, cooldown {t.Cooldown.ToString(inv)}), {ConfigWords.Of(t.Precision)}, loss on {ConfigWords.Of(t.LossOn)} tokens, seed {t.Seed}; {elapsed.TotalMinutes:F0} min of training on 2 CPU cores.");
         sb.AppendLine("- Weights: BF16 safetensors in HF layout (`config.json`, `model.safetensors`, `tokenizer.json`).");
         sb.AppendLine();
         sb.AppendLine("## Held-out loss");

@@ -19,6 +19,8 @@ internal static partial class ConfigValueParser
         ConfigValueKind.Bool => ParseBool(key, text, where),
         ConfigValueKind.StringList => SplitList(text),
         ConfigValueKind.IntList => SplitList(text).Select(s => ParseListInt(key, s, text, where)).ToList(),
+        ConfigValueKind.Choice => ConfigWords.Parse(key.Property.PropertyType, text.Trim())
+            ?? throw new DeepenException($"{key.Name}: '{text.Trim()}' is not allowed; expected one of: {string.Join(", ", ConfigWords.All(key.Property.PropertyType))}."),
         _ => throw new ArgumentOutOfRangeException(nameof(key), key.Kind, null),
     };
 

@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using Deepen.Data;
 
 namespace Deepen.Training;
 
@@ -27,9 +28,9 @@ public sealed record TrainConfig
     [Description("Sequence-length curriculum [start, end, warmup_fraction, linear|1-sqrt] (lengths multiples of 64), cut losslessly from the token stream; empty = rows at their stored length (the paper: fixed 1024).")]
     public IReadOnlyList<string> SeqLenSchedule { get; init; } = [];
     [Description("wrap (new epoch, reshuffled) or stop at the end of the training data.")]
-    public string OnDataEnd { get; init; } = "wrap";
+    public DataEndAction OnDataEnd { get; init; } = DataEndAction.Wrap;
     [Description("Which next-token predictions the loss (training and validation) averages over: all, or answer = the tokens after each answer_marker up to and including the document's EOS (the authors' default for Q/A data, which supervises only the assistant turn).")]
-    public string LossOn { get; init; } = "all";
+    public LossTokens LossOn { get; init; } = LossTokens.All;
     [Description("The text that opens an answer, for loss_on: answer (encoded with the model's tokenizer, no special tokens).")]
     public string AnswerMarker { get; init; } = "\nA:";
 
@@ -43,7 +44,7 @@ public sealed record TrainConfig
 
     // ---- optimizer ----
     [Description("muon (Muon for hidden matrices + AdamW for embeddings, head, norms) or adamw (AdamW on everything).")]
-    public string Optimizer { get; init; } = "muon";
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.Muon;
     [Description("AdamW learning rate (embeddings, head, norms; everything for optimizer=adamw).")]
     public double Lr { get; init; } = 5e-5;
     [Description("Muon learning rate (hidden matrices and the adapter).")]
@@ -67,17 +68,17 @@ public sealed record TrainConfig
     [Description("Backprop depth s (iterations with gradient); 0 = the model's config mean_backprop_depth.")]
     public int BackpropDepth { get; init; }
     [Description("Mean-recurrence curriculum: none, linear or 1-sqrt.")]
-    public string Curriculum { get; init; } = "1-sqrt";
+    public CurriculumShape Curriculum { get; init; } = CurriculumShape.OneSqrt;
     [Description("Curriculum warmup as a fraction of max_steps.")]
     public double CurriculumWarmup { get; init; } = 0.75;
     [Description("Backprop-depth curriculum (method.md §5.2): none or linear.")]
-    public string BackpropCurriculum { get; init; } = "none";
+    public CurriculumShape BackpropCurriculum { get; init; } = CurriculumShape.None;
     [Description("Backprop depth the depth curriculum starts from.")]
     public int BackpropCurriculumStart { get; init; } = 1;
 
     // ---- precision, seeds, threads ----
     [Description("fp32, or bf16-mixed (fp32 master weights, bf16 matmuls).")]
-    public string Precision { get; init; } = "fp32";
+    public PrecisionKind Precision { get; init; } = PrecisionKind.Fp32;
     [Description("Seed of the data order and the initial-state noise.")]
     public long Seed { get; init; } = 74;
     [Description("Torch threads; 0 = all cores.")]
@@ -95,5 +96,5 @@ public sealed record TrainConfig
     [Description("Checkpoints kept (the newest).")]
     public int KeepLast { get; init; } = 2;
     [Description("Stored dtype of final/: float32 or bfloat16.")]
-    public string SaveDtype { get; init; } = "float32";
+    public SaveDtypeKind SaveDtype { get; init; } = SaveDtypeKind.Float32;
 }

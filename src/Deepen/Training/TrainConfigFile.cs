@@ -211,6 +211,7 @@ public static class TrainConfigFile
         double d when double.IsNegativeInfinity(d) => "-.inf",
         double d => FloatText(d.ToString("R", CultureInfo.InvariantCulture)),
         bool b => b ? "true" : "false",
+        Enum e => ConfigWords.Of(e),
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => value.ToString()!,
     };

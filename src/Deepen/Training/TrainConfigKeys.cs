@@ -5,7 +5,7 @@ using System.Text;
 namespace Deepen.Training;
 
 /// <summary>The value types a config key can have.</summary>
-public enum ConfigValueKind { String, Int, Long, Double, Bool, StringList, IntList }
+public enum ConfigValueKind { String, Int, Long, Double, Bool, StringList, IntList, Choice }
 
 /// <summary>
 /// One key of <see cref="TrainConfig"/>: its snake_case name (YAML key and flag), the property behind it, its
@@ -30,6 +30,7 @@ public sealed record TrainConfigKey(string Name, PropertyInfo Property, ConfigVa
         ConfigValueKind.Bool => "true or false",
         ConfigValueKind.StringList => "a list of strings",
         ConfigValueKind.IntList => "a list of integers",
+        ConfigValueKind.Choice => "one of " + string.Join(", ", ConfigWords.All(Property.PropertyType)),
         _ => throw new ArgumentOutOfRangeException(nameof(Kind), Kind, null),
     };
 
@@ -92,6 +93,7 @@ public static class TrainConfigKeys
         if (t == typeof(bool)) return ConfigValueKind.Bool;
         if (t == typeof(IReadOnlyList<string>)) return ConfigValueKind.StringList;
         if (t == typeof(IReadOnlyList<int>)) return ConfigValueKind.IntList;
+        if (t.IsEnum) return ConfigValueKind.Choice;
         throw new NotSupportedException($"TrainConfig.{p.Name}: type {t} is not a supported config value type.");
     }
 }

@@ -9,17 +9,16 @@ namespace Deepen.Training;
 /// </summary>
 public static class TrainConfigValidation
 {
-    /// <summary>The allowed values of each enumerated key (snake_case key → words), in the order help text lists them.</summary>
-    public static IReadOnlyDictionary<string, string[]> AllowedValues { get; } = new Dictionary<string, string[]>
-    {
-        ["on_data_end"] = ["wrap", "stop"],
-        ["loss_on"] = ["all", "answer"],
-        ["optimizer"] = ["muon", "adamw"],
-        ["curriculum"] = ["none", "linear", "1-sqrt"],
-        ["backprop_curriculum"] = ["none", "linear"],
-        ["precision"] = ["fp32", "bf16-mixed"],
-        ["save_dtype"] = ["float32", "bfloat16"],
-    };
+    /// <summary>The shapes the backprop-depth curriculum supports (method.md §5.2).</summary>
+    public static IReadOnlyList<CurriculumShape> BackpropCurricula { get; } = [CurriculumShape.None, CurriculumShape.Linear];
+
+    /// <summary>The allowed words of each choice key (snake_case key → words), in the order help text lists them: the
+    /// words of its enum, fewer where a key takes only some of them.</summary>
+    public static IReadOnlyDictionary<string, string[]> AllowedValues { get; } = TrainConfigKeys.All
+        .Where(k => k.Kind == ConfigValueKind.Choice)
+        .ToDictionary(k => k.Name, k => k.Name == "backprop_curriculum"
+            ? BackpropCurricula.Select(v => ConfigWords.Of(v)).ToArray()
+            : ConfigWords.All(k.Property.PropertyType).ToArray());
 
     /// <summary>
     /// Returns <paramref name="config"/> when every value is allowed; otherwise throws one
@@ -63,11 +62,12 @@ public static class TrainConfigValidation
         {
             if (!(value >= 0 && value <= 1)) errors.Add($"{key}: {Num(value)} is not allowed; expected a fraction in [0, 1].");
         }
-        void OneOf(string key, string value)
+        void OneOf(string key, Enum value)
         {
             var allowed = AllowedValues[key];
-            if (!allowed.Contains(value, StringComparer.Ordinal))
-                errors.Add($"{key}: '{value}' is not allowed; expected one of: {string.Join(", ", allowed)}.");
+            var word = Enum.IsDefined(value.GetType(), value) ? ConfigWords.Of(value) : value.ToString();
+            if (!allowed.Contains(word, StringComparer.Ordinal))
+                errors.Add($"{key}: '{word}' is not allowed; expected one of: {string.Join(", ", allowed)}.");
         }
 
         // model and data
@@ -105,13 +105,13 @@ public static class TrainConfigValidation
         Fraction("curriculum_warmup", c.CurriculumWarmup);
         OneOf("backprop_curriculum", c.BackpropCurriculum);
         Positive("backprop_curriculum_start", c.BackpropCurriculumStart);
-        if (c.BackpropCurriculum != "none" && c.BackpropDepth > 0 && c.BackpropCurriculumStart > c.BackpropDepth)
+        if (c.BackpropCurriculum != CurriculumShape.None && c.BackpropDepth > 0 && c.BackpropCurriculumStart > c.BackpropDepth)
             errors.Add($"backprop_curriculum_start: {c.BackpropCurriculumStart} is above backprop_depth {c.BackpropDepth}; expected a start ≤ the depth it ramps to.");
 
         // precision, threads
         OneOf("precision", c.Precision);
         OneOf("loss_on", c.LossOn);
-        if (c.LossOn == "answer" && string.IsNullOrEmpty(c.AnswerMarker)) errors.Add("answer_marker: empty; loss_on: answer needs the text that opens each answer, e.g. '\\nA:'.");
+        if (c.LossOn == LossTokens.Answer && string.IsNullOrEmpty(c.AnswerMarker)) errors.Add("answer_marker: empty; loss_on: answer needs the text that opens each answer, e.g. '\\nA:'.");
         NonNegative("threads", c.Threads, "all cores");
 
         // logging, validation, checkpoints

@@ -48,25 +48,25 @@ public static class Trainer
         if (o.Rank == 0) ranks.Barrier();
         using var model = TrainableModel.Load(resumeDir ?? c.Model);
         model.Module.train();
-        var answerMask = c.LossOn == "answer" ? LossMaskFor(c) : null;
+        var answerMask = c.LossOn == LossTokens.Answer ? LossMaskFor(c) : null;
         var (defaultMean, defaultDepth) = model.Defaults;
         int target = model.IsRecurrent ? (c.MeanRecurrence > 0 ? c.MeanRecurrence : defaultMean) : 1;
         int depth = model.IsRecurrent ? (c.BackpropDepth > 0 ? c.BackpropDepth : defaultDepth) : 1;
-        var curriculum = !model.IsRecurrent || c.Curriculum == "none"
+        var curriculum = !model.IsRecurrent || c.Curriculum == CurriculumShape.None
             ? MeanRecurrenceCurriculum.Constant(target)
-            : MeanRecurrenceCurriculum.Ramp(target, c.MaxSteps, c.CurriculumWarmup, RampShapes.Parse(c.Curriculum));
-        var depthCurriculum = c.BackpropCurriculum == "none"
+            : MeanRecurrenceCurriculum.Ramp(target, c.MaxSteps, c.CurriculumWarmup, c.Curriculum == CurriculumShape.Linear ? RampShape.Linear : RampShape.OneMinusSqrt);
+        var depthCurriculum = c.BackpropCurriculum == CurriculumShape.None
             ? BackpropDepthCurriculum.Constant(depth)
             : BackpropDepthCurriculum.Ramp(depth, c.BackpropCurriculumStart, c.MaxSteps, c.CurriculumWarmup);
         var lrSchedule = new LrSchedule(c.MaxSteps, c.Warmup, c.Cooldown, c.MinLrRatio);
         var flops = model.Flops;
         using var optimizer = CreateOptimizer(c, model);
         using var reducer = o.WorldSize > 1 ? new GradientAllReducer(model.Module.parameters().ToList(), ranks, o.BucketBytes) : null;
-        var matmul = c.Precision == "bf16-mixed" ? ScalarType.BFloat16 : (ScalarType?)null;
+        var matmul = c.Precision == PrecisionKind.Bf16Mixed ? ScalarType.BFloat16 : (ScalarType?)null;
         using var loader = new TokenShardLoader(shards.Train, new TokenShardLoaderOptions
         {
             BatchSize = c.MicroBatchSize, Seed = c.Seed, Rank = o.Rank, WorldSize = o.WorldSize,
-            OnEnd = c.OnDataEnd == "stop" ? DataEndAction.Stop : DataEndAction.Wrap,
+            OnEnd = c.OnDataEnd,
             ExpectedFingerprint = shards.Fingerprint, Log = log,
         });
         var seqSchedule = SeqLenSchedule.Parse(c.SeqLenSchedule, c.MaxSteps, model.MaxPositions);
@@ -92,7 +92,7 @@ public static class Trainer
         string companion = c.Model;
         log($"training {(model.IsRecurrent ? "recurrent" : "plain")} model {c.Model}: {c.MaxSteps} steps × " +
             (o.WorldSize > 1 ? $"{o.WorldSize} ranks × " : "") + $"{c.GradAccumSteps} × {c.MicroBatchSize}×{loader.SeqLen} tokens" +
-            (model.IsRecurrent ? $", r̄ → {target} ({c.Curriculum}), backprop depth {depth}" : "") + $", {c.Optimizer}, {c.Precision}");
+            (model.IsRecurrent ? $", r̄ → {target} ({ConfigWords.Of(c.Curriculum)}), backprop depth {depth}" : "") + $", {ConfigWords.Of(c.Optimizer)}, {ConfigWords.Of(c.Precision)}");
         if (o.WorldSize > 1)
             log($"data parallel over {o.WorldSize} ranks ({ranks.Description}; {ranks.LocalSize} on this machine), {threads} torch thread(s) per rank, " +
                 $"gradients averaged in {reducer!.BucketElements.Count} bucket(s) of ≤ {o.BucketBytes / (1 << 20)} MB");
@@ -220,7 +220,7 @@ public static class Trainer
         var final = Path.Combine(c.Out, "final");
         if (o.Rank == 0)
         {
-            var dtype = c.SaveDtype == "bfloat16" ? ScalarType.BFloat16 : ScalarType.Float32;
+            var dtype = c.SaveDtype == SaveDtypeKind.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
             AtomicDirectory.Write(final, overwrite: true, tmp =>
             {
                 model.WriteInto(tmp, dtype);
@@ -284,10 +284,10 @@ public static class Trainer
 
     private static ITrainingOptimizer CreateOptimizer(TrainConfig c, TrainableModel model) => c.Optimizer switch
     {
-        "muon" => new MuonWithAuxAdam(model.NamedParameters(),
+        OptimizerKind.Muon => new MuonWithAuxAdam(model.NamedParameters(),
             new MuonSettings(Lr: c.MuonLr, WeightDecay: c.MuonWeightDecay), new AdamSettings(Lr: c.Lr, WeightDecay: c.WeightDecay)),
-        "adamw" => new AdamWOptimizer(model.NamedParameters(), new AdamWSettings(Lr: c.Lr, WeightDecay: c.WeightDecay)),
-        _ => throw new DeepenException($"optimizer '{c.Optimizer}': expected muon or adamw."),
+        OptimizerKind.AdamW => new AdamWOptimizer(model.NamedParameters(), new AdamWSettings(Lr: c.Lr, WeightDecay: c.WeightDecay)),
+        _ => throw new ArgumentOutOfRangeException(nameof(c), c.Optimizer, "optimizer: validated before the run."),
     };
 
     /// <summary>The answer mask of <c>loss_on: answer</c>: the marker encoded with the model's own tokenizer.</summary>

@@ -107,7 +107,7 @@ public class PretrainRecipeTests
         {
             Corpus = [], MathCount = 0, HopCount = 300, HopHops = [1, 2], HopChains = 2, InitFrom = tmp["start"], HoldoutFraction = 0.05,
             Shape = TinyShape, ShipTo = tmp["ship"],
-            Train = new TrainConfig { Out = tmp["run"], SeqLen = 64, MicroBatchSize = 4, MaxSteps = 2, EvalEvery = 0, SaveEvery = 0, ValBatches = 2, Threads = 1, LossOn = "answer", AnswerMarker = "?" },
+            Train = new TrainConfig { Out = tmp["run"], SeqLen = 64, MicroBatchSize = 4, MaxSteps = 2, EvalEvery = 0, SaveEvery = 0, ValBatches = 2, Threads = 1, LossOn = LossTokens.Answer, AnswerMarker = "?" },
             Log = _ => { },
         };
         var result = PretrainRecipe.Run(options);

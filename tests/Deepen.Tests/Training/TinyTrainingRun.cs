@@ -44,7 +44,7 @@ public static class TinyTrainingRun
         MaxSteps = maxSteps,
         MeanRecurrence = 4,
         BackpropDepth = 2,
-        Curriculum = "linear",
+        Curriculum = CurriculumShape.Linear,
         CurriculumWarmup = 0.5,
         Warmup = 0.1,
         Cooldown = 0.3,

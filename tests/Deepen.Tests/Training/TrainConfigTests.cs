@@ -67,7 +67,7 @@ public class TrainConfigTests
         Assert.Equal(0.02, c.MuonLr);
         Assert.Equal(2.0, c.GradClip);
         Assert.Equal([1, 3, 9], c.ValRecurrences);
-        Assert.Equal("linear", c.Curriculum);
+        Assert.Equal(CurriculumShape.Linear, c.Curriculum);
         Assert.Equal(new TrainConfig().Cooldown, c.Cooldown);   // keys not given keep the defaults
     }
 
@@ -99,7 +99,7 @@ public class TrainConfigTests
         Assert.Equal([tmp["x.tokens"], tmp["y.tokens"]], c.TrainData);
         Assert.Equal(Path.Combine(tmp.Path, "runs/r"), c.Out);
         Assert.Equal(0.5, c.Lr);                 // from the file
-        Assert.Equal("adamw", c.Optimizer);
+        Assert.Equal(OptimizerKind.AdamW, c.Optimizer);
     }
 
     [Fact]
@@ -188,8 +188,8 @@ public class TrainConfigTests
     [InlineData("save_dtype", "float16", "float32, bfloat16")]
     public void EnumsNameTheKeyAndTheAllowedValues(string key, string bad, string allowed)
     {
-        var c = TrainConfigFile.Load(null, new Dictionary<string, string> { [key] = bad, ["model"] = "/m", ["out"] = "/o", ["train_data"] = "/d" });
-        var e = Assert.Throws<DeepenException>(() => c.Validate());
+        var e = Assert.Throws<DeepenException>(() =>         // a word outside the enum at load, one the key does not take at validation
+            TrainConfigFile.Load(null, new Dictionary<string, string> { [key] = bad, ["model"] = "/m", ["out"] = "/o", ["train_data"] = "/d" }).Validate());
         Assert.Equal($"{key}: '{bad}' is not allowed; expected one of: {allowed}.", e.Message);
         foreach (var word in TrainConfigValidation.AllowedValues[key])
             Valid().WithValue(key, word).Validate();   // and each allowed word passes
@@ -232,13 +232,13 @@ public class TrainConfigTests
         var odd = new TrainConfig
         {
             Model = tmp["model dir"], Out = tmp["run: #1"], TrainData = [tmp["a.tokens"], tmp["b, c.tokens"], tmp["'q'.jsonl"]],
-            ValData = [tmp["v.tokens"]], TextField = "true", SeqLen = 77, SeqLenSchedule = ["64", "128", "0.5", "1-sqrt"], OnDataEnd = "stop",
-            LossOn = "answer", AnswerMarker = "\n#### : 'x'", MicroBatchSize = 3, GradAccumSteps = 5,
-            MaxSteps = 123_456, Optimizer = "adamw", Lr = 0.1 + 0.2, MuonLr = 1e-7, WeightDecay = 0, MuonWeightDecay = 1.0 / 3,
+            ValData = [tmp["v.tokens"]], TextField = "true", SeqLen = 77, SeqLenSchedule = ["64", "128", "0.5", "1-sqrt"], OnDataEnd = Deepen.Data.DataEndAction.Stop,
+            LossOn = LossTokens.Answer, AnswerMarker = "\n#### : 'x'", MicroBatchSize = 3, GradAccumSteps = 5,
+            MaxSteps = 123_456, Optimizer = OptimizerKind.AdamW, Lr = 0.1 + 0.2, MuonLr = 1e-7, WeightDecay = 0, MuonWeightDecay = 1.0 / 3,
             GradClip = 1e300, Warmup = 5e-324, Cooldown = 0.35, MinLrRatio = 1, MeanRecurrence = 16, BackpropDepth = 4,
-            Curriculum = "none", CurriculumWarmup = 0.25, BackpropCurriculum = "linear", BackpropCurriculumStart = 2,
-            Precision = "bf16-mixed", Seed = long.MinValue, Threads = 2, EvalEvery = 0, ValRecurrences = [32, 1, 1],
-            ValBatches = 0, SaveEvery = 7, KeepLast = 9, SaveDtype = "bfloat16",
+            Curriculum = CurriculumShape.None, CurriculumWarmup = 0.25, BackpropCurriculum = CurriculumShape.Linear, BackpropCurriculumStart = 2,
+            Precision = PrecisionKind.Bf16Mixed, Seed = long.MinValue, Threads = 2, EvalEvery = 0, ValRecurrences = [32, 1, 1],
+            ValBatches = 0, SaveEvery = 7, KeepLast = 9, SaveDtype = SaveDtypeKind.BFloat16,
         };
         // Every key differs from its default, so a key the writer skipped would show.
         Assert.Equal(TrainConfigKeys.All.Count, TrainConfigFile.Differences(odd, new TrainConfig()).Count);
@@ -297,7 +297,7 @@ public class TrainConfigTests
             Assert.EndsWith(Path.Combine("models", "tiny-base-chains"), p.InitFrom);
             Assert.True(p.HopCount > 0 && p.ChainCount == 0);
             Assert.Equal([1, 2, 3, 4], p.HopHops.Distinct().Order());
-            Assert.Equal(("answer", Deepen.Data.VariableHops.QueryMarker), (p.Train.LossOn, p.Train.AnswerMarker));
+            Assert.Equal((LossTokens.Answer, Deepen.Data.VariableHops.QueryMarker), (p.Train.LossOn, p.Train.AnswerMarker));
             Assert.InRange(p.HopWorkedFraction, 0.01, 0.99);
             return;
         }
@@ -315,13 +315,13 @@ public class TrainConfigTests
         // The paper's math recipe (method.md §6.2): 2^20 tokens per step, 50k steps, Muon 1e-3 + Adam 5e-5, seed 74.
         Assert.Equal(1 << 20, c.MicroBatchSize * c.GradAccumSteps * c.SeqLen);
         Assert.Equal(50_000, c.MaxSteps);
-        Assert.Equal(("muon", 1e-3, 5e-5), (c.Optimizer, c.MuonLr, c.Lr));
+        Assert.Equal((OptimizerKind.Muon, 1e-3, 5e-5), (c.Optimizer, c.MuonLr, c.Lr));
         Assert.Equal((0.0025, 0.6, 0.001, 1.0), (c.Warmup, c.Cooldown, c.MinLrRatio, c.GradClip));
-        Assert.Equal(("bf16-mixed", 74L), (c.Precision, c.Seed));
+        Assert.Equal((PrecisionKind.Bf16Mixed, 74L), (c.Precision, c.Seed));
         if (file.Contains("static"))
-            Assert.Equal("none", c.Curriculum);
+            Assert.Equal(CurriculumShape.None, c.Curriculum);
         else
-            Assert.Equal(("1-sqrt", 0.75, 32, 8), (c.Curriculum, c.CurriculumWarmup, c.MeanRecurrence, c.BackpropDepth));
+            Assert.Equal((CurriculumShape.OneSqrt, 0.75, 32, 8), (c.Curriculum, c.CurriculumWarmup, c.MeanRecurrence, c.BackpropDepth));
     }
 
     [Fact]

@@ -15,7 +15,7 @@ public class TrainerErrorTests
         // which drive the weights to inf and the loss to NaN a few steps later.
         var config = TinyTrainingRun.Config(data, tmp["run"], 40) with
         {
-            SaveEvery = 1, KeepLast = 1, Optimizer = "adamw", Lr = 1e30, MinLrRatio = 1e-35, Warmup = 0.1, Cooldown = 0, GradClip = 1e30,
+            SaveEvery = 1, KeepLast = 1, Optimizer = OptimizerKind.AdamW, Lr = 1e30, MinLrRatio = 1e-35, Warmup = 0.1, Cooldown = 0, GradClip = 1e30,
         };
         var lines = new List<string>();
         var result = Trainer.Run(config, new TrainRunOptions { Log = lines.Add });
@@ -34,17 +34,17 @@ public class TrainerErrorTests
         var config = TrainConfigFile.Load(Path.Combine(TestPaths.RepoRoot, "configs", "ci-tiny.yaml"), new Dictionary<string, string>(), TestPaths.RepoRoot) with
         {
             Model = TestPaths.FixtureModel("ci-tiny"), TrainData = [Path.Combine(TestPaths.Fixtures, "data", "ci-math.txt")], Out = tmp["run"],
-            MaxSteps = 2, EvalEvery = 0, LossOn = "answer", AnswerMarker = "\nNo such marker:",
+            MaxSteps = 2, EvalEvery = 0, LossOn = LossTokens.Answer, AnswerMarker = "\nNo such marker:",
         };
         var e = Assert.Throws<DeepenException>(() => Trainer.Run(config, new TrainRunOptions { Log = Quiet }));
         Assert.Contains("loss_on: answer", e.Message);
         Assert.Contains("\\nNo such marker:", e.Message);
 
         // With the data's own marker the same run trains, and its loss covers a different set of tokens than loss_on: all.
-        double FirstLoss(string lossOn, string dir) =>
+        double FirstLoss(LossTokens lossOn, string dir) =>
             MetricsLog.Read(Path.Combine(Trainer.Run(config with { LossOn = lossOn, AnswerMarker = "\nAnswer:", Out = tmp[dir] }, new TrainRunOptions { Log = Quiet }) is { Stopped: false }
                 ? tmp[dir] : throw new InvalidOperationException("stopped"), MetricsLog.FileName)).First(r => r["kind"] is null)["loss"]!.GetValue<double>();
-        double answer = FirstLoss("answer", "a"), all = FirstLoss("all", "b");
+        double answer = FirstLoss(LossTokens.Answer, "a"), all = FirstLoss(LossTokens.All, "b");
         Assert.True(double.IsFinite(answer) && answer > 0);
         Assert.NotEqual(all, answer, 3);
     }
@@ -87,7 +87,7 @@ public class TrainerErrorTests
     {
         using var tmp = new TestPaths.TempDir();
         var data = TinyTrainingRun.WriteShards(tmp["data"]);
-        var config = TinyTrainingRun.Config(data, tmp["run"], 20) with { Precision = "bf16-mixed", EvalEvery = 10 };
+        var config = TinyTrainingRun.Config(data, tmp["run"], 20) with { Precision = PrecisionKind.Bf16Mixed, EvalEvery = 10 };
         var result = Trainer.Run(config, new TrainRunOptions { Log = Quiet });
         Assert.False(result.Stopped, result.Reason);
         var vals = MetricsLog.Read(Path.Combine(tmp["run"], MetricsLog.FileName)).Where(r => r["kind"] is not null).ToList();

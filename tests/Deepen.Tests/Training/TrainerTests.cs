@@ -78,7 +78,7 @@ public class BaselineTrainingTests
         var data = TinyTrainingRun.WriteShards(tmp["data"]);
         var config = TinyTrainingRun.Config(data, tmp["run"], 20) with
         {
-            Model = TestPaths.FixtureModel("llama-tiny"), Curriculum = "none", EvalEvery = 10,
+            Model = TestPaths.FixtureModel("llama-tiny"), Curriculum = CurriculumShape.None, EvalEvery = 10,
         };
         var result = Trainer.Run(config, new TrainRunOptions { Log = _ => { } });
         Assert.False(result.Stopped, result.Reason);

@@ -40,7 +40,7 @@ public class DataParallelEquivalenceTests
     {
         using var tmp = new TestPaths.TempDir();
         var data = TinyTrainingRun.WriteShards(tmp["data"]);
-        var common = TinyTrainingRun.Config(data, "", 20) with { Optimizer = "adamw", GradAccumSteps = 2, EvalEvery = 10, Threads = 1 };
+        var common = TinyTrainingRun.Config(data, "", 20) with { Optimizer = OptimizerKind.AdamW, GradAccumSteps = 2, EvalEvery = 10, Threads = 1 };
 
         var (code, output) = MpiJob.Run(2, "train", "--config", MpiJob.WriteConfig(common with { Out = tmp["ranks"], MicroBatchSize = 2 }, tmp.Path, "ranks"));
         Assert.True(code == 0, output);
@@ -57,7 +57,7 @@ public class DataParallelEquivalenceTests
         var data = TinyTrainingRun.WriteShards(tmp["data"]);
         var common = TinyTrainingRun.Config(data, "", 20) with
         {
-            Model = TestPaths.FixtureModel("llama-tiny"), Optimizer = "adamw", Curriculum = "none", MicroBatchSize = 2, EvalEvery = 10, Threads = 1,
+            Model = TestPaths.FixtureModel("llama-tiny"), Optimizer = OptimizerKind.AdamW, Curriculum = CurriculumShape.None, MicroBatchSize = 2, EvalEvery = 10, Threads = 1,
         };
 
         var (code, output) = MpiJob.Run(2, "train", "--config", MpiJob.WriteConfig(common with { Out = tmp["ranks"], GradAccumSteps = 1 }, tmp.Path, "ranks"));
