@@ -6,8 +6,10 @@ namespace Deepen.Cli;
 /// <summary>The verb tree of the <c>deepen</c> command.</summary>
 public static class DeepenCli
 {
-    public static RootCommand Build()
+    /// <summary>The verb tree; <paramref name="services"/> replaces what the verbs call (tests pass fakes).</summary>
+    public static RootCommand Build(CliServices? services = null)
     {
+        services ??= CliServices.Default;
         var root = new RootCommand("Deepen: retrofit pretrained Llama-family models with depth recurrence, train, evaluate and generate.");
         root.Options.Add(CliRunner.Verbose);
         root.Subcommands.Add(InspectCommand.Create());
@@ -16,9 +18,9 @@ public static class DeepenCli
         root.Subcommands.Add(PretrainCommand.Create());
         root.Subcommands.Add(ConvertCommand.Create());
         root.Subcommands.Add(FlopsCommand.Create());
-        root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(TrainCommand.Create(services));
         root.Subcommands.Add(EvalCommand.Create());
-        root.Subcommands.Add(DataCommand.Create());
+        root.Subcommands.Add(DataCommand.Create(services));
         root.Subcommands.Add(TokenizerCommand.Create());
         root.Subcommands.Add(DemoCommand.Create());
         root.Subcommands.Add(GenerateCommand.Create());

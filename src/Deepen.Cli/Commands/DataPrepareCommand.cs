@@ -10,13 +10,7 @@ namespace Deepen.Cli.Commands;
 /// </summary>
 public static class DataPrepareCommand
 {
-    /// <summary>
-    /// Opens the tokenizer of a model or tokenizer directory (<see cref="TextTokenizer"/>). Settable so
-    /// tests can run the verb with a fake tokenizer.
-    /// </summary>
-    public static Func<string, ITokenEncoder> OpenTokenizer { get; set; } = dir => TextTokenizer.FromDirectory(dir);
-
-    public static Command Create()
+    public static Command Create(CliServices services)
     {
         var tokenizer = new Option<string>("--tokenizer") { Description = "Model or tokenizer directory (tokenizer.json or tokenizer.model).", Required = true };
         var input = new Option<string[]>("--input") { Description = "Input files or folders: .txt, .jsonl, .parquet (folders: recursively, sorted).", Required = true, AllowMultipleArgumentsPerToken = true };
@@ -52,7 +46,7 @@ public static class DataPrepareCommand
                 Command = "deepen " + string.Join(' ', parse.Tokens.Select(t => Quote(t.Value))),
                 Log = Console.WriteLine,
             };
-            var tok = OpenTokenizer(parse.GetValue(tokenizer)!);
+            var tok = services.OpenTokenizer(parse.GetValue(tokenizer)!);
             using var disposeTok = tok as IDisposable;
             try { DataPreparer.Prepare(options, tok); }
             finally { (tok as IDisposable)?.Dispose(); }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.CommandLine;
 using Deepen;
 using Deepen.Training;
@@ -24,13 +25,10 @@ public static class TrainCommand
     /// <summary>Exit code of a run interrupted by Ctrl-C or SIGTERM that saved a checkpoint and returned.</summary>
     public const int ExitInterrupted = 130;
 
-    /// <summary>The trainer the verb runs; settable so tests can drive the verb without training.</summary>
-    public static Func<TrainConfig, TrainRunOptions, TrainResult> RunTrainer { get; set; } = Trainer.Run;
-
     /// <summary>The default of <c>--collective-timeout</c>, in seconds.</summary>
     public const int DefaultCollectiveTimeoutSeconds = 1800;
 
-    public static Command Create()
+    public static Command Create(CliServices services)
     {
         var config = new Option<string?>("--config") { Description = "YAML config file (keys as the flags below, in snake_case); flags override its values.", HelpName = "FILE" };
         var resume = new Option<string?>("--resume") { Description = "auto (the latest complete checkpoint in the run directory) or a checkpoint directory. Without it, a run directory that already holds checkpoints is refused.", HelpName = "auto|PATH" };
@@ -76,7 +74,7 @@ public static class TrainCommand
             using var ranks = DistributedLaunch.FromEnvironment(TimeSpan.FromSeconds(timeout));
             try
             {
-                return Train(parse, ranks, trainConfig, parse.GetValue(resume), parse.GetValue(killAfter));
+                return Train(services, parse, ranks, trainConfig, parse.GetValue(resume), parse.GetValue(killAfter));
             }
             catch (Exception e) when (ranks.WorldSize > 1)
             {
@@ -90,7 +88,7 @@ public static class TrainCommand
         return cmd;
     }
 
-    private static int Train(ParseResult parse, ICollective ranks, TrainConfig trainConfig, string? resume, int? killAfter)
+    private static int Train(CliServices services, ParseResult parse, ICollective ranks, TrainConfig trainConfig, string? resume, int? killAfter)
     {
         bool rank0 = ranks.Rank == 0;
         Action<string> say = rank0 ? Console.Error.WriteLine : _ => { };
@@ -98,10 +96,10 @@ public static class TrainCommand
         var prefix = DistributedLaunch.UnderMpirun ? $"mpirun -n {ranks.WorldSize} " : "";
         // A redrawn bar on a terminal (rank 0); redirected output keeps the one line per step, which already carries the ETA.
         bool bar = rank0 && ConsoleProgress.Interactive;
-        var result = ConsoleProgress.Run((log, progress) => RunTrainer(trainConfig, new TrainRunOptions
+        var result = ConsoleProgress.Run((log, progress) => services.RunTrainer(trainConfig, new TrainRunOptions
         {
             Resume = resume,
-            KillAfterStep = killAfter,
+            AfterCheckpoint = killAfter is int kill ? step => { if (step == kill) Process.GetCurrentProcess().Kill(); } : null,   // SIGKILL: the crash the resume test needs
             Log = bar ? log : Console.WriteLine,
             Progress = bar ? (step, total) => progress("train", step, total) : null,
             Cancel = interrupt.Token,

@@ -7,8 +7,9 @@ public sealed record TrainRunOptions
 {
     /// <summary>null = a fresh run (refused if the run directory has checkpoints); "auto" = the newest complete checkpoint; or a checkpoint directory.</summary>
     public string? Resume { get; init; }
-    /// <summary>Testing aid: SIGKILL this process right after that step's checkpoint is complete (every rank, once rank 0 has written it).</summary>
-    public int? KillAfterStep { get; init; }
+    /// <summary>Called on every rank with the step once that step's checkpoint is complete (after a barrier, so rank 0 has
+    /// written it); null = nothing. The CLI's hidden <c>--kill-after-step</c> kills the process here for the resume test.</summary>
+    public Action<long>? AfterCheckpoint { get; init; }
     /// <summary>Where the one-line-per-step log goes (rank 0's only).</summary>
     public Action<string> Log { get; init; } = Console.WriteLine;
     /// <summary>Called after every optimizer step with (step, max_steps), rank 0 only: for a progress bar.</summary>

@@ -201,10 +201,10 @@ public static class Trainer
                 }
                 if (o.Rank == 0) log($"checkpoint: {checkpoints.Save(step, model, optimizer, state, companion)}");
                 lastSaved = step;
-                if (o.KillAfterStep == step)
+                if (o.AfterCheckpoint is { } afterCheckpoint)
                 {
                     ranks.Barrier();                                  // on several ranks: once rank 0's checkpoint is complete
-                    Process.GetCurrentProcess().Kill();               // SIGKILL: the crash the resume test needs
+                    afterCheckpoint(step);
                 }
             }
             if (interrupted) { (stopped, reason) = (true, $"interrupted after step {step}; resume with --resume auto"); break; }

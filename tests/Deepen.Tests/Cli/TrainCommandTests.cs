@@ -19,10 +19,8 @@ public class TrainCommandTests
 
         public int Run(params string[] args)
         {
-            var saved = TrainCommand.RunTrainer;
-            TrainCommand.RunTrainer = (c, o) => { Config = c; Options = o; return Result; };
-            try { return DeepenCli.Build().Parse(args).Invoke(); }
-            finally { TrainCommand.RunTrainer = saved; }
+            var services = new CliServices { RunTrainer = (c, o) => { Config = c; Options = o; return Result; } };
+            return DeepenCli.Build(services).Parse(args).Invoke();
         }
     }
 
@@ -78,9 +76,17 @@ public class TrainCommandTests
         Assert.Equal(9L, c.Seed);
         Assert.Equal(0.5, c.Lr);   // from the file
         Assert.Equal("auto", rec.Options!.Resume);
-        Assert.Equal(3, rec.Options.KillAfterStep);
+        Assert.NotNull(rec.Options.AfterCheckpoint);                  // --kill-after-step installs the crash hook
         Assert.False(rec.Options.Cancel.IsCancellationRequested);
         Assert.StartsWith($"deepen train --config {tmp["c.yaml"]} --micro-batch-size 4", rec.Options.CommandLine);
+    }
+
+    [Fact]
+    public void WithoutKillAfterStepNoHookIsInstalled()
+    {
+        var rec = new Recorder();
+        Assert.Equal(0, rec.Run("train", "--model", "/m", "--out", "/o", "--train_data", "/d"));
+        Assert.Null(rec.Options!.AfterCheckpoint);
     }
 
     [Fact]

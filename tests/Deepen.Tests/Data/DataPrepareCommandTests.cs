@@ -11,16 +11,10 @@ public class DataPrepareCommandTests
     {
         using var tmp = new TestPaths.TempDir();
         File.WriteAllLines(tmp["c.txt"], Enumerable.Range(0, 50).Select(i => $"line {i}"));
-        var previous = DataPrepareCommand.OpenTokenizer;
-        DataPrepareCommand.OpenTokenizer = _ => new FakeTokenizer();
-        try
-        {
-            var root = new System.CommandLine.RootCommand { DataCommand.Create() };
-            int rc = root.Parse(["data", "prepare", "--tokenizer", "fake-dir", "--input", tmp["c.txt"], "--doc-split", "line",
-                "--seq-len", "15", "--out", tmp["out"], "--holdout-rows", "3", "--seed", "5"]).Invoke();
-            Assert.Equal(0, rc);
-        }
-        finally { DataPrepareCommand.OpenTokenizer = previous; }
+        var root = new System.CommandLine.RootCommand { DataCommand.Create(new Deepen.Cli.CliServices { OpenTokenizer = _ => new FakeTokenizer() }) };
+        int rc = root.Parse(["data", "prepare", "--tokenizer", "fake-dir", "--input", tmp["c.txt"], "--doc-split", "line",
+            "--seq-len", "15", "--out", tmp["out"], "--holdout-rows", "3", "--seed", "5"]).Invoke();
+        Assert.Equal(0, rc);
         var m = DataManifest.Read(tmp["out/manifest.json"]);
         Assert.Equal(3, m.Val.Rows);
         Assert.Equal(m.Train.Rows, TokenShardHeader.Read(tmp["out/train.tokens"]).RowCount);
