@@ -9,7 +9,7 @@ namespace Deepen.Bench;
 
 /// <summary>
 /// The Deepen side of <c>train-vs-pytorch</c>, run in a child process per configuration: the training step of
-/// the recurrent model as the trainer runs it (forward with n no-grad + k grad iterations from a random state,
+/// the recurrent model as the trainer runs it (<see cref="TrainStep"/>, the trainer's own code) (forward with n no-grad + k grad iterations from a random state,
 /// float32 cross-entropy, backward — <c>--accum</c> times, gradients accumulated — global-norm clipping at 1.0, one
 /// Muon/aux-Adam step, zero grad), in float32
 /// or bf16-mixed (<see cref="MixedPrecision.Bf16Matmuls"/>). Prints one JSON line per step
@@ -31,17 +31,18 @@ public static class TrainStepWorker
         }
         set_num_threads(threads);
 
-        using var model = new RecurrentModel(shape.ToConfig());
-        ModelInit.Normal(model, 0.02, 0);
-        model.train();
-        using var optimizer = new MuonWithAuxAdam(model.named_parameters());
-        var parameters = model.parameters().ToList();
+        var recurrent = new RecurrentModel(shape.ToConfig());
+        ModelInit.Normal(recurrent, 0.02, 0);
+        using TrainableModel model = new RecurrentTrainable(recurrent);
+        model.Module.train();
+        using var optimizer = new MuonWithAuxAdam(model.NamedParameters());
+        var parameters = model.Module.parameters().ToList();
         using var data = new Generator(1);
         using var noise = new Generator(2);
         using var tokens = randint(0, shape.Vocab, [shape.Batch, shape.Seq + 1], dtype: ScalarType.Int64, generator: data);   // (B, T+1)
         using var inputs = tokens[.., ..^1].contiguous();                                                                      // (B, T)
         using var labels = tokens[.., 1..].contiguous();                                                                       // (B, T)
-        var recurrence = new RecurrenceOptions(shape.Recurrence, shape.Grad, StateInit.Random, noise);
+        var draw = new RecurrenceDraw(shape.NoGrad, shape.Grad);
 
         for (int step = 0; step < warmup + steps; step++)
         {
@@ -55,22 +56,16 @@ public static class TrainStepWorker
                 for (int micro = 0; micro < shape.Accum; micro++)                                                 // gradient accumulation
                 {
                     if (micro > 0) NativeGarbage.Collect();                                                       // as the trainer does
-                    using var microScope = NewDisposeScope();
-                    double t0 = watch.Elapsed.TotalMilliseconds;
-                    var logits = model.forward(inputs, recurrence);                                               // (B, T, V)
-                    var lossTensor = nn.functional.cross_entropy(logits.reshape(-1, shape.Vocab).to_type(ScalarType.Float32), labels.reshape(-1));
-                    loss += lossTensor.item<float>() / shape.Accum;
-                    double t1 = watch.Elapsed.TotalMilliseconds;
-                    Trace(step, "after_forward");
-                    (lossTensor / shape.Accum).backward();
+                    double t0 = watch.Elapsed.TotalMilliseconds, t1 = 0;
+                    var (microLoss, _) = TrainStep.MicroBatch(model, inputs, labels, draw, noise, null, shape.Accum, null,     // the trainer's own step
+                        afterForward: () => { t1 = watch.Elapsed.TotalMilliseconds; Trace(step, "after_forward"); });
+                    loss += microLoss / shape.Accum;
                     Trace(step, "after_backward");
                     (fwd, bwd) = (fwd + t1 - t0, bwd + watch.Elapsed.TotalMilliseconds - t1);
                 }
-                if (step == 0 && model.named_parameters().Where(p => p.parameter.grad is null).Select(p => p.name).ToList() is { Count: > 0 } missing)
+                if (step == 0 && model.NamedParameters().Where(p => p.parameter.grad is null).Select(p => p.name).ToList() is { Count: > 0 } missing)
                     throw new InvalidOperationException($"no gradient reached {missing.Count} parameters, e.g. {string.Join(", ", missing.Take(3))}");   // as the peer checks
-                GradientClipping.ClipGlobalNorm(parameters, 1.0);
-                optimizer.Step(1.0);
-                optimizer.ZeroGrad();
+                TrainStep.Apply(model, optimizer, gradClip: 1.0, lrMultiplier: 1.0);
                 NativeGarbage.Collect();                           // as the trainer does after each step (timed, in opt_ms)
                 double total = watch.Elapsed.TotalMilliseconds;
                 Trace(step, "after_optimizer");

@@ -127,18 +127,13 @@ public static class Trainer
                     TokenBatch batch;
                     if (!(stream is null ? loader.TryNext(out batch) : stream.TryNext(c.MicroBatchSize, seqLen, out batch))) { outOfData = true; break; }
                     using var b = batch;
-                    using var microScope = NewDisposeScope();
                     // One seed for all ranks; each rank keeps its rows of the noise drawn for the global micro-batch.
                     using var noise = new Generator((ulong)(c.Seed * 1_000_003 + dataStep * 31));
-                    var logits = model.Logits(b.Inputs, draw, noise, o.WorldSize > 1 ? new NoiseShard(o.Rank, o.WorldSize) : null);   // (B, T, V)
-                    var (labels, answers) = answerMask?.Apply(b.Inputs, b.Labels) ?? (b.Labels, -1L);        // (B, T); answers: -1 = every label counts
+                    var (microLoss, answers) = TrainStep.MicroBatch(model, b.Inputs, b.Labels, draw, noise,
+                        o.WorldSize > 1 ? new NoiseShard(o.Rank, o.WorldSize) : null, c.GradAccumSteps, answerMask);
                     if (answers == 0 && step == state.Step + 1 && micro == 0)
                         throw new DeepenException($"loss_on: answer: the first batch holds no answer (no answer_marker '{c.AnswerMarker.Replace("\n", "\\n")}' followed by tokens up to EOS); check answer_marker against the training text.");
-                    var microLoss = answers == 0
-                        ? logits.sum() * 0.0                                                                   // no answer in view: no signal, not NaN
-                        : nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]).to_type(ScalarType.Float32), labels.reshape(-1));
-                    (microLoss / c.GradAccumSteps).backward();
-                    lossSum += microLoss.item<float>();
+                    lossSum += microLoss;
                     stepTokens += b.Labels.numel() * o.WorldSize;   // every rank's batch has this shape
                 }
                 if (outOfData)
@@ -159,9 +154,7 @@ public static class Trainer
                     (stopped, reason) = (true, $"loss is {loss} at step {step}; stopped without applying the step. Last good checkpoint: {last ?? "none"}");
                     break;
                 }
-                double gradNorm = GradientClipping.ClipGlobalNorm(model.Module.parameters(), c.GradClip);
-                optimizer.Step(lrMult);
-                optimizer.ZeroGrad();
+                double gradNorm = TrainStep.Apply(model, optimizer, c.GradClip, lrMult);
 
                 double stepFlops = (double)flops.TrainingFlopsPerToken(meanRec) * stepTokens;
                 double seconds = stepClock.Elapsed.TotalSeconds;

@@ -1,0 +1,44 @@
+using Deepen.Modeling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Deepen.Training;
+
+/// <summary>
+/// The arithmetic of one optimizer step, shared by <see cref="Trainer"/> and the training benchmark so that the bench
+/// measures exactly what the trainer runs: per micro-batch a forward with its recurrence draw, the float32
+/// cross-entropy over the kept labels and the backward of loss / accumulation; then one global-norm clip, one
+/// optimizer step and zeroed gradients.
+/// </summary>
+public static class TrainStep
+{
+    /// <summary>
+    /// One micro-batch: forward, loss, backward (gradients accumulate into the parameters). <paramref name="mask"/>
+    /// (<c>loss_on: answer</c>) keeps only answer labels; with none in view the loss is 0 with no signal, not NaN.
+    /// <paramref name="afterForward"/> runs between the loss and the backward (the bench's timer). Returns the
+    /// micro-batch's loss and its kept labels (−1 = every label counts).
+    /// </summary>
+    public static (double Loss, long Answers) MicroBatch(TrainableModel model, Tensor inputs, Tensor labels, RecurrenceDraw draw,
+        Generator noise, NoiseShard? shard, int accumulation, AnswerLossMask? mask, Action? afterForward = null)
+    {
+        using var scope = NewDisposeScope();
+        var logits = model.Logits(inputs, draw, noise, shard);                                       // (B, T, V)
+        var (kept, answers) = mask?.Apply(inputs, labels) ?? (labels, -1L);                         // (B, T)
+        var loss = answers == 0
+            ? logits.sum() * 0.0                                                                       // no answer in view: no signal, not NaN
+            : nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]).to_type(ScalarType.Float32), kept.reshape(-1));
+        afterForward?.Invoke();
+        (loss / accumulation).backward();
+        return (loss.item<float>(), answers);
+    }
+
+    /// <summary>Clips the accumulated gradients to <paramref name="gradClip"/> (global norm), steps at
+    /// <paramref name="lrMultiplier"/> × the peak rates and zeroes the gradients; returns the norm before clipping.</summary>
+    public static double Apply(TrainableModel model, ITrainingOptimizer optimizer, double gradClip, double lrMultiplier)
+    {
+        double norm = GradientClipping.ClipGlobalNorm(model.Module.parameters(), gradClip);
+        optimizer.Step(lrMultiplier);
+        optimizer.ZeroGrad();
+        return norm;
+    }
+}
