@@ -27,55 +27,101 @@ namespace Deepen.Training;
 /// the order of float additions. Rank 0 alone logs, validates and writes metrics, checkpoints and the
 /// final model; raw inputs are tokenized by rank 0 while the others wait.
 /// </para>
+/// <para>The run is a small class: <see cref="Setup"/> (model, data, schedules, optimizer, resume),
+/// <see cref="Train"/> (the loop), <see cref="Step"/> (one optimizer step, its arithmetic in <see cref="TrainStep"/>),
+/// <see cref="Validate"/>, <see cref="SaveCheckpoint"/> and <see cref="SaveFinal"/>.</para>
 /// </summary>
-public static class Trainer
+public sealed class Trainer : IDisposable
 {
+    private readonly TrainConfig c;
+    private readonly TrainRunOptions o;
+    private readonly Action<string> log;
+    private readonly ICollective ranks;
+    private readonly CheckpointManager checkpoints;
+    private readonly string? resumeDir;
+    private TrainingShards shards = null!;
+    private TrainableModel? model;
+    private AnswerLossMask? answerMask;
+    private MeanRecurrenceCurriculum curriculum = null!;
+    private BackpropDepthCurriculum depthCurriculum = null!;
+    private LrSchedule lrSchedule = null!;
+    private FlopCounter flops = null!;
+    private ITrainingOptimizer? optimizer;
+    private GradientAllReducer? reducer;
+    private ScalarType? matmul;
+    private TokenShardLoader? loader;
+    private SeqLenSchedule? seqSchedule;
+    private TokenStream? stream;
+    private MetricsLog metrics = null!;
+    private TrainerState state = null!;
+    private readonly string companion;
+
+    /// <summary>Trains <paramref name="c"/> as <paramref name="o"/> says: setup, the loop, the final model.</summary>
     public static TrainResult Run(TrainConfig c, TrainRunOptions o)
     {
-        var log = o.Rank == 0 ? o.Log : _ => { };
-        var ranks = o.Collective;
-        c = c.Validate();
+        using var trainer = Setup(c, o);
+        return trainer.Train();
+    }
+
+    private Trainer(TrainConfig config, TrainRunOptions options)
+    {
+        o = options;
+        log = o.Rank == 0 ? o.Log : _ => { };
+        ranks = o.Collective;
+        c = config.Validate();
         if (!Directory.Exists(c.Model)) throw new DeepenException($"model: '{c.Model}' does not exist.");
+        Directory.CreateDirectory(c.Out);
+        checkpoints = new CheckpointManager(c.Out, c.KeepLast);
+        resumeDir = ResolveResume(c, o, checkpoints);
+        companion = c.Model;
+    }
+
+    /// <summary>Everything before the first step: threads, data, the model (from the checkpoint when resuming), the
+    /// schedules, the optimizer and its state, the loader and the run files. Disposes what it made if a step of it fails.</summary>
+    public static Trainer Setup(TrainConfig config, TrainRunOptions options)
+    {
+        var t = new Trainer(config, options);
+        try { t.Load(); return t; }
+        catch { t.Dispose(); throw; }
+    }
+
+    private void Load()
+    {
         int threads = c.Threads > 0 ? c.Threads : DistributedLaunch.DefaultThreads(ranks.LocalSize);
         set_num_threads(threads);
-        Directory.CreateDirectory(c.Out);
-        var checkpoints = new CheckpointManager(c.Out, c.KeepLast);
-        string? resumeDir = ResolveResume(c, o, checkpoints);
-
-        // ---- setup ----
         if (o.Rank != 0) ranks.Barrier();   // rank 0 tokenizes raw inputs (once, into OUT/data) while the others wait
-        var shards = TrainingData.Resolve(c, log);
+        shards = TrainingData.Resolve(c, log);
         if (o.Rank == 0) ranks.Barrier();
-        using var model = TrainableModel.Load(resumeDir ?? c.Model);
+        var model = this.model = TrainableModel.Load(resumeDir ?? c.Model);
         model.Module.train();
-        var answerMask = c.LossOn == LossTokens.Answer ? LossMaskFor(c) : null;
+        answerMask = c.LossOn == LossTokens.Answer ? LossMaskFor(c) : null;
         var (defaultMean, defaultDepth) = model.Defaults;
         int target = model.IsRecurrent ? (c.MeanRecurrence > 0 ? c.MeanRecurrence : defaultMean) : 1;
         int depth = model.IsRecurrent ? (c.BackpropDepth > 0 ? c.BackpropDepth : defaultDepth) : 1;
-        var curriculum = !model.IsRecurrent || c.Curriculum == CurriculumShape.None
+        curriculum = !model.IsRecurrent || c.Curriculum == CurriculumShape.None
             ? MeanRecurrenceCurriculum.Constant(target)
             : MeanRecurrenceCurriculum.Ramp(target, c.MaxSteps, c.CurriculumWarmup, c.Curriculum == CurriculumShape.Linear ? RampShape.Linear : RampShape.OneMinusSqrt);
-        var depthCurriculum = c.BackpropCurriculum == CurriculumShape.None
+        depthCurriculum = c.BackpropCurriculum == CurriculumShape.None
             ? BackpropDepthCurriculum.Constant(depth)
             : BackpropDepthCurriculum.Ramp(depth, c.BackpropCurriculumStart, c.MaxSteps, c.CurriculumWarmup);
-        var lrSchedule = new LrSchedule(c.MaxSteps, c.Warmup, c.Cooldown, c.MinLrRatio);
-        var flops = model.Flops;
-        using var optimizer = CreateOptimizer(c, model);
-        using var reducer = o.WorldSize > 1 ? new GradientAllReducer(model.Module.parameters().ToList(), ranks, o.BucketBytes) : null;
-        var matmul = c.Precision == PrecisionKind.Bf16Mixed ? ScalarType.BFloat16 : (ScalarType?)null;
-        using var loader = new TokenShardLoader(shards.Train, new TokenShardLoaderOptions
+        lrSchedule = new LrSchedule(c.MaxSteps, c.Warmup, c.Cooldown, c.MinLrRatio);
+        flops = model.Flops;
+        var optimizer = this.optimizer = CreateOptimizer(c, model);
+        reducer = o.WorldSize > 1 ? new GradientAllReducer(model.Module.parameters().ToList(), ranks, o.BucketBytes) : null;
+        matmul = c.Precision == PrecisionKind.Bf16Mixed ? ScalarType.BFloat16 : null;
+        var loader = this.loader = new TokenShardLoader(shards.Train, new TokenShardLoaderOptions
         {
             BatchSize = c.MicroBatchSize, Seed = c.Seed, Rank = o.Rank, WorldSize = o.WorldSize,
             OnEnd = c.OnDataEnd,
             ExpectedFingerprint = shards.Fingerprint, Log = log,
         });
-        var seqSchedule = SeqLenSchedule.Parse(c.SeqLenSchedule, c.MaxSteps, model.MaxPositions);
-        var stream = seqSchedule is null ? null : new TokenStream(loader);
+        seqSchedule = SeqLenSchedule.Parse(c.SeqLenSchedule, c.MaxSteps, model.MaxPositions);
+        stream = seqSchedule is null ? null : new TokenStream(loader);
         if (seqSchedule is null && loader.SeqLen > model.MaxPositions)
             throw new DeepenException($"train_data rows hold {loader.SeqLen} input tokens but the model's context is {model.MaxPositions}.");
 
-        var metrics = new MetricsLog(Path.Combine(c.Out, MetricsLog.FileName));
-        var state = new TrainerState(0, 0, 0, loader.State, 0);
+        metrics = new MetricsLog(Path.Combine(c.Out, MetricsLog.FileName));
+        state = new TrainerState(0, 0, 0, loader.State, 0);
         if (resumeDir is not null)
         {
             state = TrainerState.Load(resumeDir);
@@ -89,139 +135,190 @@ public static class Trainer
         }
         else if (o.Rank == 0 && File.Exists(metrics.Path)) File.Delete(metrics.Path);
         if (o.Rank == 0) WriteRunFiles(c, o);
-        string companion = c.Model;
         log($"training {(model.IsRecurrent ? "recurrent" : "plain")} model {c.Model}: {c.MaxSteps} steps × " +
             (o.WorldSize > 1 ? $"{o.WorldSize} ranks × " : "") + $"{c.GradAccumSteps} × {c.MicroBatchSize}×{loader.SeqLen} tokens" +
             (model.IsRecurrent ? $", r̄ → {target} ({ConfigWords.Of(c.Curriculum)}), backprop depth {depth}" : "") + $", {ConfigWords.Of(c.Optimizer)}, {ConfigWords.Of(c.Precision)}");
         if (o.WorldSize > 1)
             log($"data parallel over {o.WorldSize} ranks ({ranks.Description}; {ranks.LocalSize} on this machine), {threads} torch thread(s) per rank, " +
                 $"gradients averaged in {reducer!.BucketElements.Count} bucket(s) of ≤ {o.BucketBytes / (1 << 20)} MB");
+    }
 
-        // ---- train ----
-        if (resumeDir is null) Validate(c, model, shards, matmul, answerMask, 0, metrics, log, o.Rank);   // the starting point of the loss curve
+    /// <summary>The loop from the state's step to max_steps: steps, periodic validation and checkpoints, then the final
+    /// model; or an early stop (NaN loss, data exhausted, interrupt) with the last good checkpoint.</summary>
+    public TrainResult Train()
+    {
+        if (resumeDir is null) Validate(0);                                          // the starting point of the loss curve
         var clock = Stopwatch.StartNew();
         double elapsedBefore = state.ElapsedSeconds;
-        string reason = "completed";
-        bool stopped = false;
         long lastSaved = resumeDir is null ? -1 : state.Step;
-        for (long step = state.Step + 1; step <= c.MaxSteps; step++)
+        long firstStep = state.Step + 1;
+        for (long step = firstStep; step <= c.MaxSteps; step++)
         {
-            var stepClock = Stopwatch.StartNew();
-            int meanRec = curriculum.At(step - 1);
-            int backprop = Math.Min(depthCurriculum.At(step - 1), Math.Max(1, meanRec));
-            double lrMult = lrSchedule.Multiplier(step - 1);
-            int seqLen = seqSchedule?.At(step - 1) ?? loader.SeqLen;
-            double lossSum = 0;
-            long stepTokens = 0;
-            var draws = new List<RecurrenceDraw>();
-            bool outOfData = false, interrupted = false;
-            using (var scope = NewDisposeScope())
-            using (MixedPrecision.Use(matmul))
+            var outcome = Step(step, firstStep, () => elapsedBefore + clock.Elapsed.TotalSeconds,
+                seconds => (c.MaxSteps - step) * (clock.Elapsed.TotalSeconds / (step - (resumeDir is null ? 0 : lastSaved))));
+            if (outcome.StopReason is { } stop)
             {
-                for (int micro = 0; micro < c.GradAccumSteps; micro++)
-                {
-                    if (micro > 0) NativeGarbage.Collect();                 // the previous micro-batch's dead scalars
-                    long dataStep = (step - 1) * c.GradAccumSteps + micro + 1;
-                    var draw = model.IsRecurrent ? RecurrenceSampler.Draw(meanRec, backprop, dataStep) : new RecurrenceDraw(0, 1);
-                    draws.Add(draw);
-                    TokenBatch batch;
-                    if (!(stream is null ? loader.TryNext(out batch) : stream.TryNext(c.MicroBatchSize, seqLen, out batch))) { outOfData = true; break; }
-                    using var b = batch;
-                    // One seed for all ranks; each rank keeps its rows of the noise drawn for the global micro-batch.
-                    using var noise = new Generator((ulong)(c.Seed * 1_000_003 + dataStep * 31));
-                    var (microLoss, answers) = TrainStep.MicroBatch(model, b.Inputs, b.Labels, draw, noise,
-                        o.WorldSize > 1 ? new NoiseShard(o.Rank, o.WorldSize) : null, c.GradAccumSteps, answerMask);
-                    if (answers == 0 && step == state.Step + 1 && micro == 0)
-                        throw new DeepenException($"loss_on: answer: the first batch holds no answer (no answer_marker '{c.AnswerMarker.Replace("\n", "\\n")}' followed by tokens up to EOS); check answer_marker against the training text.");
-                    lossSum += microLoss;
-                    stepTokens += b.Labels.numel() * o.WorldSize;   // every rank's batch has this shape
-                }
-                if (outOfData)
-                {
-                    optimizer.ZeroGrad();
-                    (stopped, reason) = (true, $"training data exhausted before step {step} (on_data_end: stop)");
-                    break;
-                }
-                reducer?.AllReduce();                                        // gradients: mean over ranks
-                Span<double> sums = [lossSum, o.Cancel.IsCancellationRequested ? 1 : 0];
-                ranks.AllReduceSum(sums);                                    // the loss and "someone was interrupted", over ranks
-                interrupted = sums[1] > 0;
-                double loss = sums[0] / (c.GradAccumSteps * o.WorldSize);
-                if (!double.IsFinite(loss))
-                {
-                    optimizer.ZeroGrad();
-                    var last = checkpoints.Complete().LastOrDefault();
-                    (stopped, reason) = (true, $"loss is {loss} at step {step}; stopped without applying the step. Last good checkpoint: {last ?? "none"}");
-                    break;
-                }
-                double gradNorm = TrainStep.Apply(model, optimizer, c.GradClip, lrMult);
-
-                double stepFlops = (double)flops.TrainingFlopsPerToken(meanRec) * stepTokens;
-                double seconds = stepClock.Elapsed.TotalSeconds;
-                state = state with
-                {
-                    Step = step, Tokens = state.Tokens + stepTokens, TrainFlops = state.TrainFlops + stepFlops,
-                    Data = loader.State, ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds, Stream = stream?.Cursor,
-                    WorldSize = o.WorldSize, RankStreams = null,
-                };
-                var row = new JsonObject
-                {
-                    ["step"] = step, ["tokens"] = state.Tokens, ["lr"] = c.Lr * lrMult, ["muon_lr"] = c.MuonLr * lrMult,
-                    ["loss"] = loss, ["grad_norm"] = gradNorm,
-                    ["mean_recurrence"] = meanRec, ["backprop_depth"] = backprop,
-                    ["n_no_grad"] = draws[^1].NoGrad, ["k_grad"] = draws[^1].Grad,
-                    ["draws"] = new JsonArray(draws.Select(d => (JsonNode)new JsonArray(d.NoGrad, d.Grad)).ToArray()),
-                    ["seq_len"] = seqLen,
-                    ["tokens_per_s"] = stepTokens / seconds, ["step_s"] = seconds,
-                    ["train_flops"] = state.TrainFlops, ["peak_rss_mb"] = PeakRssMb(), ["elapsed_s"] = state.ElapsedSeconds,
-                };
-                if (o.Rank == 0) metrics.Append(row);
-                double eta = (c.MaxSteps - step) * (clock.Elapsed.TotalSeconds / (step - (resumeDir is null ? 0 : lastSaved)));
-                log($"step {step}/{c.MaxSteps} | loss {loss:F4} | lr {c.Lr * lrMult:E2} | r̄ {meanRec} (n {draws[^1].NoGrad}, k {draws[^1].Grad}) | gnorm {gradNorm:F3} | {stepTokens / seconds:N0} tok/s | rss {PeakRssMb():F0} MB | eta {TimeSpan.FromSeconds(eta):hh\\:mm\\:ss}");
-                if (o.Rank == 0) o.Progress?.Invoke(step, c.MaxSteps);
+                log($"stopped: {stop}");
+                return new TrainResult((int)state.Step, true, stop, checkpoints.Complete().LastOrDefault() ?? "");
             }
             NativeGarbage.Collect();                                     // the step's dead TorchSharp scalars, before glibc's heap ratchets up
 
-            if (c.EvalEvery > 0 && step % c.EvalEvery == 0 && step < c.MaxSteps) Validate(c, model, shards, matmul, answerMask, step, metrics, log, o.Rank);
+            if (c.EvalEvery > 0 && step % c.EvalEvery == 0 && step < c.MaxSteps) Validate(step);
+            bool interrupted = outcome.Interrupted;
             if (o.WorldSize == 1) interrupted |= o.Cancel.IsCancellationRequested;   // on several ranks only the agreed flag counts
             if ((c.SaveEvery > 0 && step % c.SaveEvery == 0) || interrupted)
             {
-                if (o.WorldSize > 1)
-                {
-                    if (stream is not null)
-                        state = state with { RankStreams = ranks.AllGatherStrings(JsonSerializer.Serialize(stream.Cursor)).Select(j => JsonSerializer.Deserialize<StreamCursor>(j)!).ToList() };
-                    CheckRanksAgree(ranks, model, step);
-                }
-                if (o.Rank == 0) log($"checkpoint: {checkpoints.Save(step, model, optimizer, state, companion)}");
+                SaveCheckpoint(step);
                 lastSaved = step;
-                if (o.AfterCheckpoint is { } afterCheckpoint)
-                {
-                    ranks.Barrier();                                  // on several ranks: once rank 0's checkpoint is complete
-                    afterCheckpoint(step);
-                }
             }
-            if (interrupted) { (stopped, reason) = (true, $"interrupted after step {step}; resume with --resume auto"); break; }
+            if (interrupted)
+            {
+                var reason = $"interrupted after step {step}; resume with --resume auto";
+                log($"stopped: {reason}");
+                return new TrainResult((int)state.Step, true, reason, checkpoints.Complete().LastOrDefault() ?? "");
+            }
         }
+        Validate(state.Step);
+        return new TrainResult((int)state.Step, false, "completed", SaveFinal());
+    }
 
-        // ---- save ----
-        if (stopped)
+    /// <summary>What one step ended with: a reason to stop without applying it, and whether a rank was interrupted.</summary>
+    private readonly record struct StepOutcome(string? StopReason, bool Interrupted);
+
+    /// <summary>
+    /// Optimizer step <paramref name="step"/>: its scheduled r̄, backprop depth, LR multiplier and sequence length; every
+    /// micro-batch with its recurrence draw (seeded by the global micro-batch index) through <see cref="TrainStep"/>;
+    /// the gradients and loss summed over ranks; a NaN check; clip and step; the state, a metrics row and the log line.
+    /// </summary>
+    private StepOutcome Step(long step, long firstStep, Func<double> elapsed, Func<double, double> eta)
+    {
+        var model = this.model!;
+        var stepClock = Stopwatch.StartNew();
+        int meanRec = curriculum.At(step - 1);
+        int backprop = Math.Min(depthCurriculum.At(step - 1), Math.Max(1, meanRec));
+        double lrMult = lrSchedule.Multiplier(step - 1);
+        int seqLen = seqSchedule?.At(step - 1) ?? loader!.SeqLen;
+        double lossSum = 0;
+        long stepTokens = 0;
+        var draws = new List<RecurrenceDraw>();
+        using var scope = NewDisposeScope();
+        using var precision = MixedPrecision.Use(matmul);
+        for (int micro = 0; micro < c.GradAccumSteps; micro++)
         {
-            log($"stopped: {reason}");
-            return new TrainResult((int)state.Step, true, reason, checkpoints.Complete().LastOrDefault() ?? "");
+            if (micro > 0) NativeGarbage.Collect();                 // the previous micro-batch's dead scalars
+            long dataStep = (step - 1) * c.GradAccumSteps + micro + 1;
+            var draw = model.IsRecurrent ? RecurrenceSampler.Draw(meanRec, backprop, dataStep) : new RecurrenceDraw(0, 1);
+            draws.Add(draw);
+            TokenBatch batch;
+            if (!(stream is null ? loader!.TryNext(out batch) : stream.TryNext(c.MicroBatchSize, seqLen, out batch)))
+            {
+                optimizer!.ZeroGrad();
+                return new StepOutcome($"training data exhausted before step {step} (on_data_end: stop)", false);
+            }
+            using var b = batch;
+            // One seed for all ranks; each rank keeps its rows of the noise drawn for the global micro-batch.
+            using var noise = new Generator((ulong)(c.Seed * 1_000_003 + dataStep * 31));
+            var (microLoss, answers) = TrainStep.MicroBatch(model, b.Inputs, b.Labels, draw, noise,
+                o.WorldSize > 1 ? new NoiseShard(o.Rank, o.WorldSize) : null, c.GradAccumSteps, answerMask);
+            if (answers == 0 && step == firstStep && micro == 0)
+                throw new DeepenException($"loss_on: answer: the first batch holds no answer (no answer_marker '{c.AnswerMarker.Replace("\n", "\\n")}' followed by tokens up to EOS); check answer_marker against the training text.");
+            lossSum += microLoss;
+            stepTokens += b.Labels.numel() * o.WorldSize;   // every rank's batch has this shape
         }
-        Validate(c, model, shards, matmul, answerMask, state.Step, metrics, log, o.Rank);
+        reducer?.AllReduce();                                        // gradients: mean over ranks
+        Span<double> sums = [lossSum, o.Cancel.IsCancellationRequested ? 1 : 0];
+        ranks.AllReduceSum(sums);                                    // the loss and "someone was interrupted", over ranks
+        bool interrupted = sums[1] > 0;
+        double loss = sums[0] / (c.GradAccumSteps * o.WorldSize);
+        if (!double.IsFinite(loss))
+        {
+            optimizer!.ZeroGrad();
+            var last = checkpoints.Complete().LastOrDefault();
+            return new StepOutcome($"loss is {loss} at step {step}; stopped without applying the step. Last good checkpoint: {last ?? "none"}", interrupted);
+        }
+        double gradNorm = TrainStep.Apply(model, optimizer!, c.GradClip, lrMult);
+
+        double stepFlops = (double)flops.TrainingFlopsPerToken(meanRec) * stepTokens;
+        double seconds = stepClock.Elapsed.TotalSeconds;
+        state = state with
+        {
+            Step = step, Tokens = state.Tokens + stepTokens, TrainFlops = state.TrainFlops + stepFlops,
+            Data = loader!.State, ElapsedSeconds = elapsed(), Stream = stream?.Cursor,
+            WorldSize = o.WorldSize, RankStreams = null,
+        };
+        var row = new JsonObject
+        {
+            ["step"] = step, ["tokens"] = state.Tokens, ["lr"] = c.Lr * lrMult, ["muon_lr"] = c.MuonLr * lrMult,
+            ["loss"] = loss, ["grad_norm"] = gradNorm,
+            ["mean_recurrence"] = meanRec, ["backprop_depth"] = backprop,
+            ["n_no_grad"] = draws[^1].NoGrad, ["k_grad"] = draws[^1].Grad,
+            ["draws"] = new JsonArray(draws.Select(d => (JsonNode)new JsonArray(d.NoGrad, d.Grad)).ToArray()),
+            ["seq_len"] = seqLen,
+            ["tokens_per_s"] = stepTokens / seconds, ["step_s"] = seconds,
+            ["train_flops"] = state.TrainFlops, ["peak_rss_mb"] = PeakRssMb(), ["elapsed_s"] = state.ElapsedSeconds,
+        };
+        if (o.Rank == 0) metrics.Append(row);
+        log($"step {step}/{c.MaxSteps} | loss {loss:F4} | lr {c.Lr * lrMult:E2} | r̄ {meanRec} (n {draws[^1].NoGrad}, k {draws[^1].Grad}) | gnorm {gradNorm:F3} | {stepTokens / seconds:N0} tok/s | rss {PeakRssMb():F0} MB | eta {TimeSpan.FromSeconds(eta(seconds)):hh\\:mm\\:ss}");
+        if (o.Rank == 0) o.Progress?.Invoke(step, c.MaxSteps);
+        return new StepOutcome(null, interrupted);
+    }
+
+    /// <summary>Held-out loss at every validation recurrence (rank 0), one metrics row and one log line.</summary>
+    public void Validate(long step)
+    {
+        var model = this.model!;
+        if (shards.Val.Count == 0 || o.Rank != 0) return;
+        var sw = Stopwatch.StartNew();
+        var losses = Validation.Run(model, shards.Val, c.ValRecurrences, c.MicroBatchSize, c.ValBatches, c.Seed, shards.Fingerprint, matmul, answerMask);
+        var row = new JsonObject { ["step"] = step, ["kind"] = "validation" };
+        foreach (var (r, loss) in losses) row[model.IsRecurrent ? $"val_loss_r{r}" : "val_loss"] = loss.Loss;
+        row["val_s"] = sw.Elapsed.TotalSeconds;
+        metrics.Append(row);
+        log($"validation @ {step}: " + string.Join(", ", losses.Select(kv => model.IsRecurrent ? $"r={kv.Key} {kv.Value.Loss:F4}" : $"{kv.Value.Loss:F4}")));
+    }
+
+    /// <summary>A resumable checkpoint of <paramref name="step"/> (rank 0 writes; on several ranks the weights are checked
+    /// equal first), then <see cref="TrainRunOptions.AfterCheckpoint"/>.</summary>
+    public void SaveCheckpoint(long step)
+    {
+        if (o.WorldSize > 1)
+        {
+            if (stream is not null)
+                state = state with { RankStreams = ranks.AllGatherStrings(JsonSerializer.Serialize(stream.Cursor)).Select(j => JsonSerializer.Deserialize<StreamCursor>(j)!).ToList() };
+            CheckRanksAgree(ranks, model!, step);
+        }
+        if (o.Rank == 0) log($"checkpoint: {checkpoints.Save(step, model!, optimizer!, state, companion)}");
+        if (o.AfterCheckpoint is { } afterCheckpoint)
+        {
+            ranks.Barrier();                                  // on several ranks: once rank 0's checkpoint is complete
+            afterCheckpoint(step);
+        }
+    }
+
+    /// <summary>OUT/final in save_dtype with the source's tokenizer files (rank 0, written to a temporary directory and renamed).</summary>
+    public string SaveFinal()
+    {
         var final = Path.Combine(c.Out, "final");
         if (o.Rank == 0)
         {
             var dtype = c.SaveDtype == SaveDtypeKind.BFloat16 ? ScalarType.BFloat16 : ScalarType.Float32;
             AtomicDirectory.Write(final, overwrite: true, tmp =>
             {
-                model.WriteInto(tmp, dtype);
+                model!.WriteInto(tmp, dtype);
                 RecurrentCheckpoint.CopyCompanions(companion, tmp);
             });
             log($"final model: {final} ({state.Tokens:N0} tokens, {state.TrainFlops:E3} training FLOPs, {state.ElapsedSeconds:F0} s)");
         }
-        return new TrainResult((int)state.Step, false, reason, final);
+        return final;
+    }
+
+    /// <summary>Disposes the loader, the all-reducer, the optimizer and the model, in that order (the reverse of setup).</summary>
+    public void Dispose()
+    {
+        loader?.Dispose();
+        reducer?.Dispose();
+        optimizer?.Dispose();
+        model?.Dispose();
     }
 
     /// <summary>Rank 0 decides where to resume from; the others check that they see that checkpoint too.</summary>
@@ -289,18 +386,6 @@ public static class Trainer
         using var tok = TextTokenizer.FromDirectory(c.Model);
         int eos = tok.EosId ?? throw new DeepenException($"loss_on: answer: the tokenizer of {c.Model} has no EOS token, which ends each answer.");
         return new AnswerLossMask(tok.Encode(c.AnswerMarker, addSpecialTokens: false), eos, tok.BosId);
-    }
-
-    private static void Validate(TrainConfig c, TrainableModel model, TrainingShards shards, ScalarType? matmul, AnswerLossMask? mask, long step, MetricsLog metrics, Action<string> log, int rank)
-    {
-        if (shards.Val.Count == 0 || rank != 0) return;
-        var sw = Stopwatch.StartNew();
-        var losses = Validation.Run(model, shards.Val, c.ValRecurrences, c.MicroBatchSize, c.ValBatches, c.Seed, shards.Fingerprint, matmul, mask);
-        var row = new JsonObject { ["step"] = step, ["kind"] = "validation" };
-        foreach (var (r, loss) in losses) row[model.IsRecurrent ? $"val_loss_r{r}" : "val_loss"] = loss.Loss;
-        row["val_s"] = sw.Elapsed.TotalSeconds;
-        metrics.Append(row);
-        log($"validation @ {step}: " + string.Join(", ", losses.Select(kv => model.IsRecurrent ? $"r={kv.Key} {kv.Value.Loss:F4}" : $"{kv.Value.Loss:F4}")));
     }
 
     private static void WriteRunFiles(TrainConfig c, TrainRunOptions o) =>
