@@ -3,6 +3,7 @@ using Deepen.Checkpoints;
 using Deepen.Evaluation;
 using Deepen.Evaluation.Reports;
 using Deepen.Evaluation.Tasks;
+using Deepen.Inference;
 using Deepen.Modeling;
 
 namespace Deepen.Cli.Commands;

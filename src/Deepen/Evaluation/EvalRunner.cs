@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Deepen.Evaluation.Reports;
+using Deepen.Inference;
 
 namespace Deepen.Evaluation;
 

@@ -1,3 +1,5 @@
+using Deepen.Inference;
+
 namespace Deepen.Evaluation;
 
 /// <summary>
@@ -39,17 +41,6 @@ public sealed record GenerationRequest(IReadOnlyList<string> StopStrings, int Ma
         ReferenceEquals(this, other) ||
         (MaxNewTokens == other.MaxNewTokens && StopAtEos == other.StopAtEos && Greedy == other.Greedy &&
          StopStrings.SequenceEqual(other.StopStrings));
-}
-
-/// <summary>Why a generation ended.</summary>
-public enum FinishReason
-{
-    /// <summary>A stop string appeared.</summary>
-    Stop,
-    /// <summary>The model produced its end-of-sequence token.</summary>
-    Eos,
-    /// <summary>The token budget ran out.</summary>
-    Length,
 }
 
 /// <summary>One generated continuation.</summary>

@@ -1,4 +1,3 @@
-using Deepen.Evaluation;
 
 namespace Deepen.Inference;
 

@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using Deepen.Evaluation;
 using Deepen.Tokenization;
 using static TorchSharp.torch;
 using TorchGenerator = TorchSharp.torch.Generator;

@@ -1,4 +1,3 @@
-using Deepen.Evaluation;
 using Deepen.Tokenization;
 
 namespace Deepen.Inference;

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Text;
 using Deepen.Checkpoints;
 using Deepen.Data;
+using Deepen.Evaluation;
 using Deepen.Inference;
 using Deepen.Modeling;
 using Deepen.Tokenization;

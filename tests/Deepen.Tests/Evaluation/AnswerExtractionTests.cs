@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Deepen.Evaluation;
+using Deepen.Inference;
 
 namespace Deepen.Tests.Evaluation;
 

@@ -1,4 +1,5 @@
 using Deepen.Evaluation;
+using Deepen.Inference;
 
 namespace Deepen.Tests.Evaluation;
 

@@ -1,5 +1,6 @@
 using Deepen.Evaluation;
 using Deepen.Evaluation.Tasks;
+using Deepen.Inference;
 
 namespace Deepen.Tests.Evaluation;
 

@@ -1,3 +1,5 @@
+using Deepen.Inference;
+
 namespace Deepen.Evaluation.Tasks;
 
 /// <summary>

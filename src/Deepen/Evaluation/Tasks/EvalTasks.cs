@@ -1,3 +1,5 @@
+using Deepen.Inference;
+
 namespace Deepen.Evaluation.Tasks;
 
 /// <summary>The named tasks (<c>--task</c>), built from <see cref="EvalTaskOptions"/>.</summary>

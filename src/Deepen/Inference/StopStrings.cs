@@ -1,4 +1,4 @@
-namespace Deepen.Evaluation;
+namespace Deepen.Inference;
 
 /// <summary>Cutting generated text at stop strings, as lm-eval's <c>generate_until</c> does after decoding.</summary>
 public static class StopStrings

@@ -1,9 +1,10 @@
-using Deepen.Evaluation;
+using Deepen.Inference;
 using Deepen.Tokenization;
 using static TorchSharp.torch;
+using Generator = Deepen.Inference.Generator;
 using TorchGenerator = TorchSharp.torch.Generator;
 
-namespace Deepen.Inference;
+namespace Deepen.Evaluation;
 
 /// <summary>Settings of <see cref="ModelLanguageModel"/>.</summary>
 public sealed record ModelLanguageModelOptions

@@ -1,10 +1,11 @@
 using Deepen.Evaluation;
 using Deepen.Inference;
 using Deepen.Modeling;
+using Deepen.Tests.Inference;
 using static TorchSharp.torch;
 using Generator = Deepen.Inference.Generator;
 
-namespace Deepen.Tests.Inference;
+namespace Deepen.Tests.Evaluation;
 
 /// <summary>
 /// The evaluation adapter: log-likelihoods equal a direct log-softmax sum over one unpadded forward (in any batch),
