@@ -2,6 +2,7 @@ using System.CommandLine;
 using Deepen;
 using Deepen.Conversion;
 using Deepen.Recipes;
+using Deepen.Training;
 
 namespace Deepen.Cli.Commands;
 
@@ -22,7 +23,7 @@ public static class DemoCommand
         var lossOn = new Option<string>("--loss-on") { Description = "answer (the answer tokens only) or all (every token).", DefaultValueFactory = _ => "answer" };
         var threads = new Option<int>("--threads") { Description = "Torch threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
         adapter.AcceptOnlyFromAmong("default", "identity", "add");
-        lossOn.AcceptOnlyFromAmong("answer", "all");
+        lossOn.AcceptOnlyFromAmong([.. ConfigWords.All(typeof(LossTokens))]);
         task.AcceptOnlyFromAmong([.. DemoTask.All.Select(t => t.Name)]);
         var cmd = new Command("demo", "Run the retrofitted-recurrence method end to end on the embedded base model and write a report.")
             { quick, output, task, baseModel, seed, adapter, lossOn, threads };
@@ -40,7 +41,7 @@ public static class DemoCommand
             {
                 Seed = s,
                 AdapterInit = Enum.Parse<AdapterInit>(parse.GetValue(adapter)!, ignoreCase: true),
-                LossOn = Enum.Parse<Deepen.Training.LossTokens>(parse.GetValue(lossOn)!, ignoreCase: true),
+                LossOn = ConfigWords.Parse<LossTokens>("loss_on", parse.GetValue(lossOn)!),
                 Threads = parse.GetValue(threads),
                 Log = log,
                 Progress = progress,

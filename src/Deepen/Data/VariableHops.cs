@@ -1,5 +1,3 @@
-using System.Text;
-
 namespace Deepen.Data;
 
 /// <summary>Settings for <see cref="VariableHops.Generate"/>.</summary>
@@ -87,7 +85,7 @@ public static class VariableHops
         var shuffledDefs = rng.Shuffle(defs.ToArray());
         char asked = names[hops - 1];                                  // the head of chain 0
         var body = string.Join(";", shuffledDefs.Select(d => $"{d.Name}={d.Value}"));
-        var prefix = new StringBuilder().Append("find ").Append(asked).Append(':').Append(body).Append(QueryMarker).Append(asked).ToString();
+        var prefix = $"find {asked}:{body}{QueryMarker}{asked}";
         var direct = prefix + AnswerMarker;
         if (!worked) return new ChainProblem(direct, digits[0].ToString(), hops, digits[0], direct);
         var path = names.AsSpan(0, hops).ToArray().Reverse().Skip(1).Select(n => n.ToString()).Append(digits[0].ToString());   // chain 0 from its head

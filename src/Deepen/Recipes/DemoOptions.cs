@@ -49,11 +49,11 @@ public sealed record DemoOptions
     /// <summary>Also train without the curriculum, for claim 3.</summary>
     public bool RunNoCurriculum { get; init; } = true;
 
-    public static DemoOptions Full(string baseModel, string outDir, DemoTask? task = null) => new()
+    public static DemoOptions Full(string baseModel, string outDir, DemoTask? task = null)
     {
-        BaseModel = baseModel, Out = outDir, Task = task ?? DemoTask.Chains,
-        TrainOps = (task ?? DemoTask.Chains).TrainLengths, TestOps = (task ?? DemoTask.Chains).TestLengths,
-    };
+        task ??= DemoTask.Chains;
+        return new() { BaseModel = baseModel, Out = outDir, Task = task, TrainOps = task.TrainLengths, TestOps = task.TestLengths };
+    }
 
     public static DemoOptions QuickRun(string baseModel, string outDir, DemoTask? task = null) => Full(baseModel, outDir, task) with
     {

@@ -71,4 +71,9 @@ public static class ConfigWords
     /// <summary>The member of <paramref name="enumType"/> whose word is <paramref name="word"/> (exactly), or null.</summary>
     public static object? Parse(Type enumType, string word) =>
         Enum.GetValues(enumType).Cast<Enum>().FirstOrDefault(v => Of(v) == word);
+
+    /// <summary>The member of <typeparamref name="T"/> whose word is <paramref name="word"/>, or an error naming <paramref name="key"/> and the words.</summary>
+    public static T Parse<T>(string key, string word) where T : struct, Enum =>
+        Parse(typeof(T), word) is T value ? value
+            : throw new DeepenException($"{key}: '{word}' is not allowed; expected one of: {string.Join(", ", All(typeof(T)))}.");
 }

@@ -20,7 +20,7 @@ internal static partial class ConfigValueParser
         ConfigValueKind.StringList => SplitList(text),
         ConfigValueKind.IntList => SplitList(text).Select(s => ParseListInt(key, s, text, where)).ToList(),
         ConfigValueKind.Choice => ConfigWords.Parse(key.Property.PropertyType, text.Trim())
-            ?? throw new DeepenException($"{key.Name}: '{text.Trim()}' is not allowed; expected one of: {string.Join(", ", ConfigWords.All(key.Property.PropertyType))}."),
+            ?? throw new DeepenException($"{key.Name}: '{text.Trim()}' is not allowed; expected one of: {string.Join(", ", TrainConfigValidation.AllowedValues[key.Name])}."),
         _ => throw new ArgumentOutOfRangeException(nameof(key), key.Kind, null),
     };
 

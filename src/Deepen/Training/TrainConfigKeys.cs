@@ -30,7 +30,7 @@ public sealed record TrainConfigKey(string Name, PropertyInfo Property, ConfigVa
         ConfigValueKind.Bool => "true or false",
         ConfigValueKind.StringList => "a list of strings",
         ConfigValueKind.IntList => "a list of integers",
-        ConfigValueKind.Choice => "one of " + string.Join(", ", ConfigWords.All(Property.PropertyType)),
+        ConfigValueKind.Choice => "one of " + string.Join(", ", TrainConfigValidation.AllowedValues[Name]),
         _ => throw new ArgumentOutOfRangeException(nameof(Kind), Kind, null),
     };
 

@@ -55,6 +55,10 @@ public sealed class Trainer : IDisposable
     private MetricsLog metrics = null!;
     private TrainerState state = null!;
     private readonly string companion;
+    // The loop's clock (set by Train): training time before this process, the first step it runs, the last saved step.
+    private readonly Stopwatch clock = new();
+    private double elapsedBefore;
+    private long firstStep, lastSaved;
 
     /// <summary>Trains <paramref name="c"/> as <paramref name="o"/> says: setup, the loop, the final model.</summary>
     public static TrainResult Run(TrainConfig c, TrainRunOptions o)
@@ -148,19 +152,14 @@ public sealed class Trainer : IDisposable
     public TrainResult Train()
     {
         if (resumeDir is null) Validate(0);                                          // the starting point of the loss curve
-        var clock = Stopwatch.StartNew();
-        double elapsedBefore = state.ElapsedSeconds;
-        long lastSaved = resumeDir is null ? -1 : state.Step;
-        long firstStep = state.Step + 1;
+        clock.Restart();
+        elapsedBefore = state.ElapsedSeconds;
+        lastSaved = resumeDir is null ? -1 : state.Step;
+        firstStep = state.Step + 1;
         for (long step = firstStep; step <= c.MaxSteps; step++)
         {
-            var outcome = Step(step, firstStep, () => elapsedBefore + clock.Elapsed.TotalSeconds,
-                seconds => (c.MaxSteps - step) * (clock.Elapsed.TotalSeconds / (step - (resumeDir is null ? 0 : lastSaved))));
-            if (outcome.StopReason is { } stop)
-            {
-                log($"stopped: {stop}");
-                return new TrainResult((int)state.Step, true, stop, checkpoints.Complete().LastOrDefault() ?? "");
-            }
+            var outcome = Step(step);
+            if (outcome.StopReason is { } stop) return Stopped(stop);
             NativeGarbage.Collect();                                     // the step's dead TorchSharp scalars, before glibc's heap ratchets up
 
             if (c.EvalEvery > 0 && step % c.EvalEvery == 0 && step < c.MaxSteps) Validate(step);
@@ -171,15 +170,17 @@ public sealed class Trainer : IDisposable
                 SaveCheckpoint(step);
                 lastSaved = step;
             }
-            if (interrupted)
-            {
-                var reason = $"interrupted after step {step}; resume with --resume auto";
-                log($"stopped: {reason}");
-                return new TrainResult((int)state.Step, true, reason, checkpoints.Complete().LastOrDefault() ?? "");
-            }
+            if (interrupted) return Stopped($"interrupted after step {step}; resume with --resume auto");
         }
         Validate(state.Step);
         return new TrainResult((int)state.Step, false, "completed", SaveFinal());
+    }
+
+    /// <summary>An early stop: logged, with the last complete checkpoint as the run's result.</summary>
+    private TrainResult Stopped(string reason)
+    {
+        log($"stopped: {reason}");
+        return new TrainResult((int)state.Step, true, reason, checkpoints.Complete().LastOrDefault() ?? "");
     }
 
     /// <summary>What one step ended with: a reason to stop without applying it, and whether a rank was interrupted.</summary>
@@ -190,7 +191,7 @@ public sealed class Trainer : IDisposable
     /// micro-batch with its recurrence draw (seeded by the global micro-batch index) through <see cref="TrainStep"/>;
     /// the gradients and loss summed over ranks; a NaN check; clip and step; the state, a metrics row and the log line.
     /// </summary>
-    private StepOutcome Step(long step, long firstStep, Func<double> elapsed, Func<double, double> eta)
+    private StepOutcome Step(long step)
     {
         var model = this.model!;
         var stepClock = Stopwatch.StartNew();
@@ -243,7 +244,7 @@ public sealed class Trainer : IDisposable
         state = state with
         {
             Step = step, Tokens = state.Tokens + stepTokens, TrainFlops = state.TrainFlops + stepFlops,
-            Data = loader!.State, ElapsedSeconds = elapsed(), Stream = stream?.Cursor,
+            Data = loader!.State, ElapsedSeconds = elapsedBefore + clock.Elapsed.TotalSeconds, Stream = stream?.Cursor,
             WorldSize = o.WorldSize, RankStreams = null,
         };
         var row = new JsonObject
@@ -258,7 +259,8 @@ public sealed class Trainer : IDisposable
             ["train_flops"] = state.TrainFlops, ["peak_rss_mb"] = PeakRssMb(), ["elapsed_s"] = state.ElapsedSeconds,
         };
         if (o.Rank == 0) metrics.Append(row);
-        log($"step {step}/{c.MaxSteps} | loss {loss:F4} | lr {c.Lr * lrMult:E2} | r̄ {meanRec} (n {draws[^1].NoGrad}, k {draws[^1].Grad}) | gnorm {gradNorm:F3} | {stepTokens / seconds:N0} tok/s | rss {PeakRssMb():F0} MB | eta {TimeSpan.FromSeconds(eta(seconds)):hh\\:mm\\:ss}");
+        double eta = (c.MaxSteps - step) * (clock.Elapsed.TotalSeconds / (step - (resumeDir is null ? 0 : lastSaved)));
+        log($"step {step}/{c.MaxSteps} | loss {loss:F4} | lr {c.Lr * lrMult:E2} | r̄ {meanRec} (n {draws[^1].NoGrad}, k {draws[^1].Grad}) | gnorm {gradNorm:F3} | {stepTokens / seconds:N0} tok/s | rss {PeakRssMb():F0} MB | eta {TimeSpan.FromSeconds(eta):hh\\:mm\\:ss}");
         if (o.Rank == 0) o.Progress?.Invoke(step, c.MaxSteps);
         return new StepOutcome(null, interrupted);
     }
