@@ -1,12 +1,14 @@
 # E20 (docs/results.md): an independent PyTorch 1.13 (Debian python3-torch) 2-layer Llama-style model on the drill,
-# to check that Deepen's trainer is not why the look-up is slow to learn. Reads /tmp/x/fresh/d3.jsonl and d3v.jsonl
-# (made by lookup-drill.py: 3 40000 1 d3.jsonl; 3 300 2 d3v.jsonl val). usage: /usr/bin/python3 lookup-reference.py STEPS LR
+# to check that Deepen's trainer is not why the look-up is slow to learn. Reads a training and a validation drill file
+# (made by lookup-drill.py: 3 40000 1 d3.jsonl; 3 300 2 d3v.jsonl val).
+# usage: /usr/bin/python3 lookup-reference.py STEPS LR [TRAIN.jsonl VAL.jsonl]   (E20: 600 3e-3 d3.jsonl d3v.jsonl)
 # Independent check: does a plain PyTorch 2-layer Llama-style model learn the dense look-up drill in 600 steps?
 import json, math, random, sys, torch, torch.nn as nn, torch.nn.functional as F
 torch.manual_seed(0); random.seed(0); torch.set_num_threads(2)
 steps=int(sys.argv[1]) if len(sys.argv)>1 else 600; lr=float(sys.argv[2]) if len(sys.argv)>2 else 3e-3
-docs=[json.loads(l)['text'] for l in open('/tmp/x/fresh/d3.jsonl')]
-val=[json.loads(l) for l in open('/tmp/x/fresh/d3v.jsonl')]
+train_file=sys.argv[3] if len(sys.argv)>3 else 'd3.jsonl'; val_file=sys.argv[4] if len(sys.argv)>4 else 'd3v.jsonl'
+docs=[json.loads(l)['text'] for l in open(train_file)]
+val=[json.loads(l) for l in open(val_file)]
 chars=sorted(set(''.join(docs))|set(''.join(v['text'] for v in val))); stoi={c:i+1 for i,c in enumerate(chars)}; EOS=0; V=len(chars)+1
 ids=[];mask=[]
 for d in docs:
