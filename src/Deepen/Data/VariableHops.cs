@@ -15,6 +15,10 @@ public sealed record VariableHopsOptions
     /// <summary>The fraction of problems shown with the look-ups written out (<c>find k:…;k=o.k&gt;o&gt;l&gt;3</c>): each written hop
     /// is the one-hop look-up as text, as <see cref="ModChainOptions.WorkedFraction"/> shows the one-step operation. 0 = all direct.</summary>
     public double WorkedFraction { get; init; }
+    /// <summary>The fraction of the direct problems that, after the asked chain's answer, ask every other chain's head too, in a
+    /// random order (<c>find k:…;.k?3.m?5.a?1</c>): one look-up supervised per chain instead of one per problem, the dense
+    /// drill of docs/results.md E20–E21. 0 = one question a problem.</summary>
+    public double AskAllFraction { get; init; }
 }
 
 /// <summary>
@@ -47,6 +51,7 @@ public static class VariableHops
     {
         if (o.Count < 0) throw new DeepenException($"hop problems: count {o.Count}; expected at least 0.");
         if (o.WorkedFraction is < 0 or > 1 || double.IsNaN(o.WorkedFraction)) throw new DeepenException($"hop problems: worked fraction {o.WorkedFraction}; expected 0..1.");
+        if (o.AskAllFraction is < 0 or > 1 || double.IsNaN(o.AskAllFraction)) throw new DeepenException($"hop problems: ask-all fraction {o.AskAllFraction}; expected 0..1.");
         if (o.Chains < 1 || o.Chains > 10) throw new DeepenException($"hop problems: chains {o.Chains}; expected 1..10 (each chain ends in its own digit).");
         int maxHops = Names / o.Chains;
         if (o.Hops.Count == 0 || o.Hops.Any(k => k < 1 || k > maxHops))
@@ -61,17 +66,18 @@ public static class VariableHops
         {
             int hops = o.Hops[i % o.Hops.Count];
             bool worked = o.WorkedFraction > 0 && rng.NextDouble() < o.WorkedFraction;
+            bool askAll = !worked && o.AskAllFraction > 0 && rng.NextDouble() < o.AskAllFraction;
             ChainProblem draft;
-            do draft = Draft(rng, hops, o.Chains, worked);
+            do draft = Draft(rng, hops, o.Chains, worked, askAll);
             while (SplitOf(draft.Canonical) != o.Split);
             yield return draft;
         }
     }
 
     /// <summary>A random problem of <paramref name="hops"/> hops with <paramref name="chains"/> chains (of any split), direct
-    /// or with the hops written out; both forms of a problem have the same canonical text (the direct question), so they
-    /// fall in the same split.</summary>
-    public static ChainProblem Draft(SplitMix64 rng, int hops, int chains, bool worked = false)
+    /// with the hops written out, or (<paramref name="askAll"/>) asking every chain's head after the asked one; every form of a
+    /// problem has the same canonical text (the direct question), so they fall in the same split.</summary>
+    public static ChainProblem Draft(SplitMix64 rng, int hops, int chains, bool worked = false, bool askAll = false)
     {
         var names = rng.Shuffle(Enumerable.Range(0, Names).Select(c => (char)('a' + c)).ToArray()).Take(hops * chains).ToArray();
         var digits = rng.Shuffle(Enumerable.Range(0, 10).ToArray()).Take(chains).ToArray();
@@ -87,6 +93,12 @@ public static class VariableHops
         var body = string.Join(";", shuffledDefs.Select(d => $"{d.Name}={d.Value}"));
         var prefix = $"find {asked}:{body}{QueryMarker}{asked}";
         var direct = prefix + AnswerMarker;
+        if (askAll)
+        {
+            var others = rng.Shuffle(Enumerable.Range(1, chains - 1).ToArray());      // chain c's head is names[c·hops + hops − 1]
+            var more = string.Concat(others.Select(c => $"{QueryMarker}{names[c * hops + hops - 1]}{AnswerMarker}{digits[c]}"));
+            return new ChainProblem(direct, digits[0] + more, hops, digits[0], direct);
+        }
         if (!worked) return new ChainProblem(direct, digits[0].ToString(), hops, digits[0], direct);
         var path = names.AsSpan(0, hops).ToArray().Reverse().Skip(1).Select(n => n.ToString()).Append(digits[0].ToString());   // chain 0 from its head
         return new ChainProblem(prefix + WorkedMarker, string.Join(WorkedMarker, path), hops, digits[0], direct);

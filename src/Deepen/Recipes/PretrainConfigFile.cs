@@ -13,7 +13,7 @@ public static class PretrainConfigFile
 {
     public static readonly string[] Keys =
     [
-        "corpus", "vocab_size", "tokenizer_max_bytes", "math_count", "math_ops", "math_seed", "chain_count", "chain_ops", "chain_seed", "chain_worked_fraction", "hop_count", "hop_hops", "hop_chains", "hop_seed", "hop_worked_fraction", "init_from", "holdout",
+        "corpus", "vocab_size", "tokenizer_max_bytes", "math_count", "math_ops", "math_seed", "chain_count", "chain_ops", "chain_seed", "chain_worked_fraction", "hop_count", "hop_hops", "hop_chains", "hop_seed", "hop_worked_fraction", "hop_ask_all_fraction", "tokenizer", "init_from", "holdout",
         "layers", "hidden_size", "heads", "kv_heads", "intermediate_size", "max_positions", "rope_theta", "init_seed", "ship_to",
     ];
 
@@ -66,6 +66,8 @@ public static class PretrainConfigFile
                 HopChains = I("hop_chains", 3),
                 HopSeed = (ulong)I("hop_seed", 5),
                 HopWorkedFraction = D("hop_worked_fraction", 0),
+                HopAskAllFraction = D("hop_ask_all_fraction", 0),
+                Tokenizer = p.ContainsKey("tokenizer") ? Path.GetFullPath(S("tokenizer", "")) : null,
                 InitFrom = p.ContainsKey("init_from") ? Path.GetFullPath(S("init_from", "")) : null,
                 HoldoutFraction = D("holdout", 0.02),
                 Shape = new ModelConfig

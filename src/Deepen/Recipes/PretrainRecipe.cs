@@ -36,6 +36,11 @@ public sealed record PretrainOptions
     public ulong HopSeed { get; init; } = 5;
     /// <summary>The fraction of look-ups shown with their hops written out (the one-hop look-up as text).</summary>
     public double HopWorkedFraction { get; init; }
+    /// <summary>The fraction of the direct look-ups that ask every chain's head (<see cref="VariableHopsOptions.AskAllFraction"/>).</summary>
+    public double HopAskAllFraction { get; init; }
+    /// <summary>A directory with a <c>tokenizer.json</c> (e.g. a shipped model) whose tokenizer a model trained from scratch uses
+    /// instead of one trained on the prose; null = train one (needs <see cref="Corpus"/>).</summary>
+    public string? Tokenizer { get; init; }
     /// <summary>A plain HF model to continue instead of a random init (its tokenizer is used; no tokenizer is trained).</summary>
     public string? InitFrom { get; init; }
     /// <summary>Fraction of each part's rows held out for validation.</summary>
@@ -74,13 +79,17 @@ public static class PretrainRecipe
             throw new DeepenException($"pretrain.init_from: {o.InitFrom} has no {HfConfig.FileName}; expected a plain HF model directory to continue from.");
         if (o.Corpus.Count == 0 && o.MathCount == 0 && o.ChainCount == 0 && o.HopCount == 0)
             throw new DeepenException("pretrain: no data; give a corpus, math_count, chain_count or hop_count.");
-        if (o.InitFrom is null && o.Corpus.Count == 0)
-            throw new DeepenException("pretrain.corpus: empty; a model trained from scratch needs prose for its tokenizer (or continue one with init_from).");
+        if (o.InitFrom is not null && o.Tokenizer is not null)
+            throw new DeepenException("pretrain.tokenizer: a continued model (init_from) keeps its own tokenizer; give one of the two.");
+        if (o.Tokenizer is not null && !File.Exists(Path.Combine(o.Tokenizer, "tokenizer.json")))
+            throw new DeepenException($"pretrain.tokenizer: {o.Tokenizer} has no tokenizer.json; expected a model or tokenizer directory.");
+        if (o.InitFrom is null && o.Tokenizer is null && o.Corpus.Count == 0)
+            throw new DeepenException("pretrain.corpus: empty; a model trained from scratch needs prose for its tokenizer (or give pretrain.tokenizer, or continue a model with init_from).");
         Directory.CreateDirectory(work);
 
-        // (1) the tokenizer: trained on the prose, or the one of the model being continued
-        var tokDir = o.InitFrom ?? Path.Combine(work, "tokenizer");
-        if (o.InitFrom is null && !File.Exists(Path.Combine(tokDir, "tokenizer.json")))
+        // (1) the tokenizer: trained on the prose, or the one given, or the one of the model being continued
+        var tokDir = o.InitFrom ?? o.Tokenizer ?? Path.Combine(work, "tokenizer");
+        if (o.InitFrom is null && o.Tokenizer is null && !File.Exists(Path.Combine(tokDir, "tokenizer.json")))
         {
             o.Log($"[1/6] tokenizer: BPE, vocabulary {o.VocabSize}, on {string.Join(", ", o.Corpus)}");
             var texts = CorpusSample.Read(o.Corpus, o.TokenizerMaxBytes);
@@ -108,8 +117,11 @@ public static class PretrainRecipe
         var hopFile = Path.Combine(work, "hop-train.jsonl");
         if (o.HopCount > 0 && !File.Exists(hopFile))
         {
-            o.Log($"[2/6] variable hops: {o.HopCount} problems, hops {string.Join(",", o.HopHops)}, {o.HopChains} chains, {o.HopWorkedFraction:P0} with the hops written out, seed {o.HopSeed}");
-            ModChain.WriteJsonl(hopFile, VariableHops.Generate(new VariableHopsOptions { Count = o.HopCount, Hops = o.HopHops, Chains = o.HopChains, Seed = o.HopSeed, WorkedFraction = o.HopWorkedFraction }));
+            o.Log($"[2/6] variable hops: {o.HopCount} problems, hops {string.Join(",", o.HopHops)}, {o.HopChains} chains, {o.HopWorkedFraction:P0} with the hops written out, {o.HopAskAllFraction:P0} of the rest asking every chain, seed {o.HopSeed}");
+            ModChain.WriteJsonl(hopFile, VariableHops.Generate(new VariableHopsOptions
+            {
+                Count = o.HopCount, Hops = o.HopHops, Chains = o.HopChains, Seed = o.HopSeed, WorkedFraction = o.HopWorkedFraction, AskAllFraction = o.HopAskAllFraction,
+            }));
         }
 
         // (3) token shards with held-out splits, one folder per part of the mix
@@ -236,14 +248,16 @@ public static class PretrainRecipe
         sb.AppendLine(o.CommandLine ?? "deepen pretrain --config configs/tiny-base.yaml");
         sb.AppendLine("```");
         sb.AppendLine();
-        if (o.InitFrom is not null)
+        if (o.Tokenizer is not null)
+            sb.AppendLine($"- Tokenizer: the one of `{Path.GetFileName(o.Tokenizer.TrimEnd('/'))}` (byte-level BPE, vocabulary {c.VocabSize}, digits split one per token); the weights are a fresh random init (seed {o.InitSeed}).");
+        else if (o.InitFrom is not null)
             sb.AppendLine($"- Continued from `{Path.GetFileName(o.InitFrom.TrimEnd('/'))}` (its own card says how that was made); its tokenizer and architecture are kept.");
         else
             sb.AppendLine($"- Tokenizer: byte-level BPE, vocabulary {c.VocabSize}, digits split one per token, trained by `deepen tokenizer train` on {string.Join(", ", o.Corpus.Select(Path.GetFileName))} (at most {o.TokenizerMaxBytes:N0} bytes).");
         var mix = new List<string>();
         if (o.Corpus.Count > 0) mix.Add("the prose corpus (`../shared/data/corpus`: State of the Union addresses, the Brown corpus, Austen, Moby-Dick; public domain or redistributable) split into paragraphs");
         if (o.MathCount > 0) mix.Add($"{o.MathCount:N0} synthetic word problems (`deepen data synth-math`, train split, worked steps, {o.MathOps.Min()}–{o.MathOps.Max()} operations, seed {o.MathSeed}) as `Question: …\\nAnswer: …` text");
-        if (o.HopCount > 0) mix.Add($"{o.HopCount:N0} variable look-ups (`deepen data synth-hops`, train split, hops cycling through {string.Join(",", o.HopHops)}, {o.HopChains} chains, {o.HopWorkedFraction:P0} with the hops written out, seed {o.HopSeed})");
+        if (o.HopCount > 0) mix.Add($"{o.HopCount:N0} variable look-ups (`deepen data synth-hops`, train split, hops cycling through {string.Join(",", o.HopHops)}, {o.HopChains} chains, {o.HopWorkedFraction:P0} with the hops written out, {o.HopAskAllFraction:P0} of the rest asking every chain's head, seed {o.HopSeed})");
         if (o.ChainCount > 0) mix.Add($"{o.ChainCount:N0} chains of operations mod 10 (`deepen data synth-chain`, train split, lengths cycling through {string.Join(",", o.ChainOps)}, {o.ChainWorkedFraction:P0} with worked steps, seed {o.ChainSeed})");
         sb.AppendLine($"- Data: {string.Join("; plus ", mix)}; packed into rows of {t.SeqLen + 1} tokens; {o.HoldoutFraction:P1} of rows of each held out.");
         sb.AppendLine($"- Architecture: Llama, {c.NumLayers} layers, d {c.HiddenSize}, {c.NumHeads} query / {c.NumKvHeads} KV heads (head_dim {c.HeadDim}), SwiGLU FFN {c.IntermediateSize}, RMSNorm, rope θ {c.RopeTheta.ToString(inv)}, context {c.MaxPositionEmbeddings}, untied embeddings; {parameters:N0} parameters.");

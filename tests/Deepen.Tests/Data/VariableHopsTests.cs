@@ -64,6 +64,45 @@ public class VariableHopsTests
     }
 
     [Fact]
+    public void AskAllProblemsAskEveryChainHeadOnceWithItsOwnAnswer()
+    {
+        var problems = VariableHops.Generate(new VariableHopsOptions { Count = 300, Hops = [1, 2, 4], Chains = 5, Seed = 6, AskAllFraction = 0.5 }).ToList();
+        var dense = problems.Where(p => p.Answer.Length > 1).ToList();
+        Assert.InRange(dense.Count, 120, 180);
+        foreach (var p in dense)
+        {
+            Assert.Equal(p.Question, p.Canonical);                                                     // the same question as the direct form
+            var defs = p.Question[(p.Question.IndexOf(':') + 1)..p.Question.LastIndexOf('.')].Split(';').ToDictionary(d => d[0], d => d[2]);
+            var asked = new List<char> { p.Question[^2] };
+            var answers = new List<string> { p.Answer[..1] };
+            foreach (Match m in Regex.Matches(p.Answer[1..], @"\.([a-z])\?(\d)")) { asked.Add(m.Groups[1].Value[0]); answers.Add(m.Groups[2].Value); }
+            Assert.Equal(p.Answer, answers[0] + string.Concat(asked.Skip(1).Zip(answers.Skip(1), (n, a) => $".{n}?{a}")));
+            var heads = defs.Keys.Where(n => !defs.Values.Contains(n)).Order().ToList();             // a head is defined, never a value
+            Assert.Equal(heads, asked.Order().ToList());
+            for (int i = 0; i < asked.Count; i++)
+            {
+                char current = asked[i];
+                int hops = 0;
+                while (!char.IsDigit(current)) { current = defs[current]; hops++; }
+                Assert.Equal((answers[i], p.Ops), (current.ToString(), hops));
+            }
+        }
+        Assert.All(problems.Except(dense), p => Assert.Equal(p.Result.ToString(), p.Answer));
+    }
+
+    /// <summary>Written by the generator before the ask-all form existed (commit cae1c8e, <c>deepen data synth-hops --count 4
+    /// --seed 8 --hops 1-4 --worked-fraction 0.3</c>): a new form must not change the problems of the old ones.</summary>
+    [Fact]
+    public void TheProblemsOfASeedAreTheOnesWrittenBeforeTheAskAllForm() =>
+        Assert.Equal(
+        [
+            "find f:j=9;l=2;f=4.f?4",
+            "find y:e=3;t=6;j=7;y=t;o=e;x=j.y>t>6",
+            "find z:z=f;k=m;o=h;c=5;x=6;e=o;h=1;m=c;f=x.z>f>x>6",
+            "find x:w=s;p=l;x=t;q=n;l=z;m=5;s=h;b=w;z=m;h=6;t=q;n=2.x>t>q>n>2",
+        ], VariableHops.Generate(new VariableHopsOptions { Count = 4, Hops = [1, 2, 3, 4], Seed = 8, WorkedFraction = 0.3 }).Select(ModChain.TrainingText));
+
+    [Fact]
     public void WorkedFractionZeroLeavesTheDirectProblemsUnchanged() =>
         Assert.Equal(VariableHops.Generate(new VariableHopsOptions { Count = 50, Seed = 8 }).Select(p => p.Question + p.Answer),
             VariableHops.Generate(new VariableHopsOptions { Count = 50, Seed = 8, WorkedFraction = 0 }).Select(p => p.Question + p.Answer));
@@ -107,9 +146,10 @@ public class VariableHopsTests
     [InlineData(1, 11, "chains 11")]
     [InlineData(0, 3, "1..8")]
     [InlineData(2, 3, "worked fraction 1.5", 1.5)]
-    public void BadSettingsNameTheValue(int hops, int chains, string message, double worked = 0)
+    [InlineData(2, 3, "ask-all fraction -0.1", 0, -0.1)]
+    public void BadSettingsNameTheValue(int hops, int chains, string message, double worked = 0, double askAll = 0)
     {
-        var ex = Assert.Throws<DeepenException>(() => VariableHops.Generate(new VariableHopsOptions { Hops = [hops], Chains = chains, WorkedFraction = worked }).ToList());
+        var ex = Assert.Throws<DeepenException>(() => VariableHops.Generate(new VariableHopsOptions { Hops = [hops], Chains = chains, WorkedFraction = worked, AskAllFraction = askAll }).ToList());
         Assert.Contains(message, ex.Message);
     }
 }

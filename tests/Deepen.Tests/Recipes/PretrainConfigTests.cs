@@ -121,6 +121,48 @@ public class PretrainRecipeTests
     }
 
     [Fact]
+    public void AFreshModelCanUseAGivenTokenizerInsteadOfTrainingOne()
+    {
+        using var tmp = new TestPaths.TempDir();
+        var options = new PretrainOptions
+        {
+            Corpus = [], MathCount = 0, HopCount = 300, HopHops = [1], HopChains = 4, HopAskAllFraction = 0.5, Tokenizer = TestPaths.FixtureModel("ci-tiny"),
+            HoldoutFraction = 0.05, Shape = TinyShape, ShipTo = tmp["ship"], InitSeed = 4,
+            Train = new TrainConfig { Out = tmp["run"], SeqLen = 64, MicroBatchSize = 4, MaxSteps = 2, EvalEvery = 0, SaveEvery = 0, ValBatches = 2, Threads = 1, LossOn = LossTokens.Answer, AnswerMarker = "?" },
+            Log = _ => { },
+        };
+        var result = PretrainRecipe.Run(options);
+        Assert.False(result.Stopped, result.Reason);
+        Assert.False(Directory.Exists(Path.Combine(tmp["run"], "tokenizer")));
+        Assert.Equal(File.ReadAllText(Path.Combine(TestPaths.FixtureModel("ci-tiny"), "tokenizer.json")), File.ReadAllText(Path.Combine(tmp["ship"], "tokenizer.json")));
+        Assert.Equal(TinyShape.NumLayers, Deepen.Modeling.HfConfig.Load(tmp["ship"]).NumLayers);   // the recipe's shape, not the tokenizer's model
+        var card = File.ReadAllText(Path.Combine(tmp["ship"], "README.md"));
+        Assert.Contains("Tokenizer: the one of `ci-tiny`", card);
+        Assert.Contains("fresh random init (seed 4)", card);
+        Assert.Contains("50 % of the rest asking every chain's head", card);
+        var texts = File.ReadLines(Path.Combine(tmp["run"], "hop-train.jsonl")).ToList();
+        Assert.Contains(texts, t => t.Contains(".", StringComparison.Ordinal) && System.Text.RegularExpressions.Regex.IsMatch(t, @"\?\d\.[a-z]\?\d"));
+    }
+
+    [Theory]
+    [InlineData(true, "keeps its own tokenizer")]
+    [InlineData(false, "has no tokenizer.json")]
+    public void AGivenTokenizerIsChecked(bool alsoInitFrom, string message)
+    {
+        using var tmp = new TestPaths.TempDir();
+        Directory.CreateDirectory(tmp["empty"]);
+        var e = Assert.Throws<DeepenException>(() => PretrainRecipe.Run(new PretrainOptions
+        {
+            Corpus = [], MathCount = 0, HopCount = 10, ShipTo = tmp["ship"], Shape = TinyShape,
+            Tokenizer = alsoInitFrom ? TestPaths.FixtureModel("ci-tiny") : tmp["empty"],
+            InitFrom = alsoInitFrom ? TestPaths.FixtureModel("llama-tiny") : null,
+            Train = new TrainConfig { Out = tmp["run"] }, Log = _ => { },
+        }));
+        Assert.Contains("pretrain.tokenizer", e.Message);
+        Assert.Contains(message, e.Message);
+    }
+
+    [Fact]
     public void NoDataIsRefused()
     {
         using var tmp = new TestPaths.TempDir();
