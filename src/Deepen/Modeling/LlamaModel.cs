@@ -52,6 +52,15 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     /// <summary>Logits for every position: ids (B, T) → (B, T, V).</summary>
     public override Tensor forward(Tensor ids) => Head(Hidden(ids, Config.NumLayers));
 
+    /// <summary>Logits at <paramref name="rows"/> (N,) int64 of the flattened (B·T) positions only: ids (B, T) → (N, V).
+    /// The layers see the whole sequence; the final norm and the head run on the kept rows (see
+    /// <see cref="RecurrenceOptions.Rows"/>).</summary>
+    public Tensor forward(Tensor ids, Tensor rows)
+    {
+        var x = Hidden(ids, Config.NumLayers);                                          // (B, T, d)
+        return Head(x.reshape(-1, x.shape[^1]).index_select(0, rows));                  // (N, d) → (N, V)
+    }
+
     /// <summary>Runs the embedding and the first <paramref name="layers"/> layers → (B, T, d).</summary>
     public Tensor Hidden(Tensor ids, int layers)
     {

@@ -32,6 +32,11 @@ public sealed record RecurrenceOptions(int Recurrence, int GradSteps = 0, StateI
     /// noise as one process with W·B rows. Null: the noise is drawn for this batch alone.
     /// </summary>
     public NoiseShard? Shard { get; init; }
+
+    /// <summary>Positions (N,) int64 of the flattened (B·T) sequence whose logits are wanted; the head then runs on those
+    /// rows alone and the logits are (N, V). Training with <c>loss_on: answer</c> needs only the answer positions, and the
+    /// head and its softmax over the vocabulary are most of a small model's cost. Null: every position, (B, T, V).</summary>
+    public Tensor? Rows { get; init; }
 }
 
 /// <summary>This rank's share of a noise draw made for all <paramref name="WorldSize"/> ranks' rows (see <see cref="RecurrenceOptions.Shard"/>).</summary>
@@ -88,13 +93,13 @@ public sealed class RecurrentModel : nn.Module<Tensor, RecurrenceOptions, Tensor
         register_module(nameof(lm_head), lm_head);
     }
 
-    /// <summary>Logits for every position: ids (B, T) → (B, T, V).</summary>
+    /// <summary>Logits for every position: ids (B, T) → (B, T, V); or, with <see cref="RecurrenceOptions.Rows"/>, for those (N, V).</summary>
     public override Tensor forward(Tensor ids, RecurrenceOptions options)
     {
         var (cos, sin) = PositionTables(ids);
         var e = Prelude(ids, cos, sin);                                  // (B, T, d)
         var s = Recur(e, InitialState(e, options), options, cos, sin);   // (B, T, d)
-        return Coda(s, cos, sin);                                        // (B, T, V)
+        return Coda(s, cos, sin, options.Rows);                          // (B, T, V) or (N, V)
     }
 
     public (Tensor Cos, Tensor Sin) PositionTables(Tensor ids) =>
@@ -175,10 +180,12 @@ public sealed class RecurrentModel : nn.Module<Tensor, RecurrenceOptions, Tensor
         return x;
     }
 
-    /// <summary>Coda, final norm and head: (B, T, d) → (B, T, V).</summary>
-    public Tensor Coda(Tensor s, Tensor cos, Tensor sin)
+    /// <summary>Coda, final norm and head: (B, T, d) → (B, T, V); with <paramref name="rows"/> (N,) into the flattened
+    /// positions, the norm and head run on those alone: (N, V).</summary>
+    public Tensor Coda(Tensor s, Tensor cos, Tensor sin, Tensor? rows = null)
     {
         foreach (var layer in transformer.coda) s = layer.forward(s, cos, sin);
+        if (rows is not null) s = s.reshape(-1, s.shape[^1]).index_select(0, rows);   // (N, d)
         return lm_head.forward(transformer.ln_f.forward(s));
     }
 

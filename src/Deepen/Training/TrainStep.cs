@@ -22,11 +22,22 @@ public static class TrainStep
         Generator noise, NoiseShard? shard, int accumulation, AnswerLossMask? mask, Action? afterForward = null)
     {
         using var scope = NewDisposeScope();
-        var logits = model.Logits(inputs, draw, noise, shard);                                       // (B, T, V)
         var (kept, answers) = mask?.Apply(inputs, labels) ?? (labels, -1L);                         // (B, T)
-        var loss = answers == 0
-            ? logits.sum() * 0.0                                                                       // no answer in view: no signal, not NaN
-            : nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]).to_type(ScalarType.Float32), kept.reshape(-1));
+        Tensor loss;
+        if (answers == 0)
+            loss = model.Logits(inputs, draw, noise, shard).sum() * 0.0;                             // no answer in view: no signal, not NaN
+        else if (answers > 0)
+        {
+            // only the answer positions' logits: the head and its softmax over the vocabulary run on N rows, not B·T
+            var rows = kept.reshape(-1).ne(AnswerLossMask.Ignore).nonzero().squeeze(1);             // (N,)
+            var logits = model.Logits(inputs, draw, noise, shard, rows);                            // (N, V)
+            loss = nn.functional.cross_entropy(logits.to_type(ScalarType.Float32), kept.reshape(-1).index_select(0, rows));
+        }
+        else
+        {
+            var logits = model.Logits(inputs, draw, noise, shard);                                   // (B, T, V)
+            loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]).to_type(ScalarType.Float32), kept.reshape(-1));
+        }
         afterForward?.Invoke();
         (loss / accumulation).backward();
         return (loss.item<float>(), answers);

@@ -25,9 +25,11 @@ public abstract class TrainableModel : IDisposable
     /// <summary>
     /// Logits (B, T, V) for inputs (B, T) at <paramref name="draw"/> (ignored by a plain model); the initial
     /// state's noise comes from <paramref name="noise"/>, drawn for this rank's <paramref name="shard"/> of the
-    /// ranks' rows when given (see <see cref="RecurrenceOptions.Shard"/>).
+    /// ranks' rows when given (see <see cref="RecurrenceOptions.Shard"/>). With <paramref name="rows"/> (N,) int64
+    /// into the flattened (B·T) positions, only those positions' logits are computed: (N, V)
+    /// (see <see cref="RecurrenceOptions.Rows"/>).
     /// </summary>
-    public abstract Tensor Logits(Tensor inputs, RecurrenceDraw draw, Generator? noise, NoiseShard? shard = null);
+    public abstract Tensor Logits(Tensor inputs, RecurrenceDraw draw, Generator? noise, NoiseShard? shard = null, Tensor? rows = null);
 
     /// <summary>Writes the model's files (config and weights) into an existing directory.</summary>
     public abstract void WriteInto(string dir, ScalarType dtype);
@@ -69,8 +71,8 @@ public sealed class RecurrentTrainable(RecurrentModel model) : TrainableModel
         }
     }
 
-    public override Tensor Logits(Tensor inputs, RecurrenceDraw draw, Generator? noise, NoiseShard? shard = null) =>
-        Model.forward(inputs, new RecurrenceOptions(draw.Total, draw.Grad, StateInit.Random, noise) { Shard = shard });
+    public override Tensor Logits(Tensor inputs, RecurrenceDraw draw, Generator? noise, NoiseShard? shard = null, Tensor? rows = null) =>
+        Model.forward(inputs, new RecurrenceOptions(draw.Total, draw.Grad, StateInit.Random, noise) { Shard = shard, Rows = rows });
 
     public override void WriteInto(string dir, ScalarType dtype)
     {
@@ -102,7 +104,8 @@ public sealed class PlainTrainable(LlamaModel model, JsonObject sourceConfig) : 
         }
     }
 
-    public override Tensor Logits(Tensor inputs, RecurrenceDraw draw, Generator? noise, NoiseShard? shard = null) => Model.forward(inputs);
+    public override Tensor Logits(Tensor inputs, RecurrenceDraw draw, Generator? noise, NoiseShard? shard = null, Tensor? rows = null) =>
+        rows is null ? Model.forward(inputs) : Model.forward(inputs, rows);
 
     public override void WriteInto(string dir, ScalarType dtype)
     {
