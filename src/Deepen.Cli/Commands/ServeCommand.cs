@@ -14,8 +14,9 @@ public static class ServeCommand
         var host = new Option<string>("--host") { Description = "Address to bind; loopback by default. 0.0.0.0 exposes the server to the network.", DefaultValueFactory = _ => "127.0.0.1" };
         var template = new Option<string?>("--chat-template") { Description = "Override the chat format: llama3, zephyr or plain." };
         var queue = new Option<int>("--queue") { Description = "Requests that may wait at once; more get HTTP 503.", DefaultValueFactory = _ => 256 };
-        var cmd = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (/v1/models, /v1/completions, /v1/chat/completions).")
-            { port, host, template, queue };
+        var logRequests = new Option<bool>("--log-requests") { Description = "Log one line per request: id, route, status, prompt tokens, new tokens, recurrences per token, milliseconds." };
+        var cmd = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (/v1/models, /v1/completions, /v1/chat/completions) with Prometheus metrics at /metrics.")
+            { port, host, template, queue, logRequests };
         flags.AddTo(cmd, withGeneration: false);
         cmd.Handle(parse =>
         {
@@ -34,6 +35,7 @@ public static class ServeCommand
                 Chat = chat,
                 QueueCapacity = parse.GetValue(queue),
                 TruncatePrompts = parse.GetValue(flags.Truncate),
+                LogRequests = parse.GetValue(logRequests),
             };
             if (options.Host is not ("127.0.0.1" or "localhost" or "::1"))
                 Console.Error.WriteLine($"warning: binding {options.Host} makes the server reachable from other machines; it has no authentication.");

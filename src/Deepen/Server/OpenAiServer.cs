@@ -39,13 +39,33 @@ public sealed record ServerOptions
 
     /// <summary>Truncate prompts longer than the context (keeping the end) instead of answering 400.</summary>
     public bool TruncatePrompts { get; init; }
+
+    /// <summary>Log one line per request: id, route, status, prompt tokens, new tokens, recurrences per token, milliseconds.</summary>
+    public bool LogRequests { get; init; }
+
+    /// <summary>Seconds a client is asked to wait (<c>Retry-After</c>) when the queue is full and it gets HTTP 503.</summary>
+    public int RetryAfterSeconds { get; init; } = 1;
+}
+
+/// <summary>What one request used, filled in by its handler (on the model worker) and read when it ends.</summary>
+internal sealed class RequestUsage
+{
+    public string? Id;
+    public int PromptTokens, NewTokens;
+    public long Recurrences;
+
+    public void Add(IEnumerable<GeneratedToken> tokens)
+    {
+        foreach (var t in tokens) { NewTokens++; Recurrences += t.Depth; }
+    }
 }
 
 /// <summary>
 /// An OpenAI-compatible HTTP server over one Deepen model (System.Net.HttpListener, so no web framework comes
 /// along): <c>GET /v1/models</c>, <c>POST /v1/completions</c> (text or token-id prompts, batches, <c>echo</c> and
 /// <c>logprobs</c> as lm-evaluation-harness's <c>local-completions</c> model uses them, streaming) and
-/// <c>POST /v1/chat/completions</c> (the model's chat format, streaming). Model work runs one request at a time in
+/// <c>POST /v1/chat/completions</c> (the model's chat format, streaming) and <c>GET /metrics</c> (Prometheus,
+/// <see cref="ServerMetrics"/>). Model work runs one request at a time in
 /// arrival order (<see cref="RequestQueue"/>); malformed requests get HTTP 400 with a JSON error; a client that
 /// disconnects mid-stream cancels its own generation and nothing else.
 /// </summary>
@@ -58,6 +78,7 @@ public sealed class OpenAiServer : IAsyncDisposable
     private readonly ChatFormat chat;
     private readonly IReadOnlyList<int> chatStopIds;
     private readonly RequestQueue queue;
+    private readonly ServerMetrics metrics;
     private readonly HttpListener listener = new();
     private readonly CancellationTokenSource stopping = new();
     private readonly long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -78,6 +99,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         chat = this.options.Chat ?? ChatFormat.For(tokenizer);
         chatStopIds = chat.StopTokenIds(tokenizer);
         queue = new RequestQueue(this.options.QueueCapacity);
+        metrics = new ServerMetrics(() => queue.Waiting);
         Log = log ?? (_ => { });
         if (chat.Notice is not null) Log($"chat: {chat.Notice}");
     }
@@ -92,6 +114,9 @@ public sealed class OpenAiServer : IAsyncDisposable
 
     /// <summary>The base address, e.g. <c>http://127.0.0.1:8000/</c>.</summary>
     public string BaseAddress => $"http://{(options.Host is "0.0.0.0" or "*" or "+" ? "127.0.0.1" : options.Host)}:{Port}/";
+
+    /// <summary>The counters <c>GET /metrics</c> shows.</summary>
+    public ServerMetrics Metrics => metrics;
 
     /// <summary>Requests whose client went away before the answer was complete.</summary>
     public long Disconnects => Interlocked.Read(ref disconnects);
@@ -110,7 +135,7 @@ public sealed class OpenAiServer : IAsyncDisposable
             throw new DeepenException($"cannot listen on {host}:{Port}: {e.Message}");
         }
         acceptLoop = Task.Run(AcceptLoop);
-        Log($"serving {ModelId} on {BaseAddress} (OpenAI API: /v1/models, /v1/completions, /v1/chat/completions; chat format {chat})");
+        Log($"serving {ModelId} on {BaseAddress} (OpenAI API: /v1/models, /v1/completions, /v1/chat/completions; Prometheus: /metrics; chat format {chat})");
     }
 
     /// <summary>Waits until the server is stopped (<see cref="DisposeAsync"/>) or <paramref name="cancellation"/> fires.</summary>
@@ -143,38 +168,49 @@ public sealed class OpenAiServer : IAsyncDisposable
 
     private async Task Handle(HttpListenerContext context)
     {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var request = context.Request;
         var response = context.Response;
+        var path = request.Url?.AbsolutePath.TrimEnd('/') ?? "";
+        var usage = new RequestUsage();
+        int status = 500;
         try
         {
-            var path = request.Url?.AbsolutePath.TrimEnd('/') ?? "";
             switch (request.HttpMethod, path)
             {
                 case ("GET", "/v1/models"):
                     await WriteJson(response, 200, Models());
                     break;
+                case ("GET", "/metrics"):
+                    await WriteText(response, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.Render());
+                    break;
                 case ("POST", "/v1/completions"):
-                    await Completions(context, OpenAiRequest.Completion(OpenAiRequest.ParseBody(await ReadBody(request))));
+                    await Completions(context, OpenAiRequest.Completion(OpenAiRequest.ParseBody(await ReadBody(request))), usage);
                     break;
                 case ("POST", "/v1/chat/completions"):
-                    await ChatCompletions(context, OpenAiRequest.Chat(OpenAiRequest.ParseBody(await ReadBody(request))));
+                    await ChatCompletions(context, OpenAiRequest.Chat(OpenAiRequest.ParseBody(await ReadBody(request))), usage);
                     break;
-                case (_, "/v1/models" or "/v1/completions" or "/v1/chat/completions"):
+                case (_, "/v1/models" or "/v1/completions" or "/v1/chat/completions" or "/metrics"):
                     throw new BadRequestException($"{request.HttpMethod} is not allowed on {path}.", status: 405);
                 default:
-                    throw new BadRequestException($"no route {request.HttpMethod} {path}; this server has GET /v1/models, POST /v1/completions and POST /v1/chat/completions.", status: 404);
+                    throw new BadRequestException($"no route {request.HttpMethod} {path}; this server has GET /v1/models, POST /v1/completions, POST /v1/chat/completions and GET /metrics.", status: 404);
             }
+            status = response.StatusCode;
         }
         catch (BadRequestException e)
         {
+            status = e.Status;
+            if (e.Status == 503) TrySetHeader(response, "Retry-After", options.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
             await TryWriteError(response, e.Status, e.Message, e.Param);
         }
         catch (DeepenException e)
         {
+            status = 400;
             await TryWriteError(response, 400, e.Message, null);
         }
         catch (ClientGoneException)
         {
+            status = ServerMetrics.ClientClosed;
             Interlocked.Increment(ref disconnects);
             Log("a client disconnected before its answer was complete; its generation was stopped.");
         }
@@ -186,7 +222,20 @@ public sealed class OpenAiServer : IAsyncDisposable
         finally
         {
             try { response.Close(); } catch (Exception) { /* the client is gone */ }
+            if (path != "/metrics")
+            {
+                metrics.Request(status, clock.Elapsed);
+                metrics.Generated(usage.NewTokens, usage.Recurrences);
+                if (options.LogRequests)
+                    Log(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"request {usage.Id ?? "-"} {request.HttpMethod} {path} {status}: prompt {usage.PromptTokens} tokens, {usage.NewTokens} new, {(usage.NewTokens == 0 ? 0 : usage.Recurrences / (double)usage.NewTokens):F2} recurrences/token, {clock.Elapsed.TotalMilliseconds:F0} ms"));
+            }
         }
+    }
+
+    private static void TrySetHeader(HttpListenerResponse response, string name, string value)
+    {
+        try { response.Headers[name] = value; } catch (InvalidOperationException) { /* headers already sent */ }
     }
 
     private JsonObject Models() => new()
@@ -218,15 +267,20 @@ public sealed class OpenAiServer : IAsyncDisposable
 
     // The tokenizer and the model are used on the worker thread only: requests are encoded, generated and decoded there.
 
-    private async Task Completions(HttpListenerContext context, CompletionRequest r)
+    private async Task Completions(HttpListenerContext context, CompletionRequest r, RequestUsage usage)
     {
         var genOptions = OptionsFor(r.Common, options.DefaultCompletionTokens, [], []) with
         {
             TopLogProbs = r.LogProbs ?? 0,
             PromptLogProbs = r.Echo && r.LogProbs is not null,
         };
-        string id = $"cmpl-{Interlocked.Increment(ref requestCounter)}";
-        List<int[]> Encode() => r.Prompts.Select(p => p.Ids ?? generator.EncodePrompt(p.Text!)).ToList();
+        string id = usage.Id = $"cmpl-{Interlocked.Increment(ref requestCounter)}";
+        List<int[]> Encode()
+        {
+            var ids = r.Prompts.Select(p => p.Ids ?? generator.EncodePrompt(p.Text!)).ToList();
+            usage.PromptTokens = ids.Sum(p => p.Length);
+            return ids;
+        }
         string PromptText(int i, int[] ids) => r.Prompts[i].Text ?? tokenizer.Decode(ids, skipSpecialTokens: false);
         if (r.Common.Stream)
         {
@@ -234,7 +288,7 @@ public sealed class OpenAiServer : IAsyncDisposable
             {
                 var prompts = Encode();
                 return (prompts, r.Echo ? prompts.Select((p, i) => PromptText(i, p)).ToList() : null);
-            }, genOptions, (row, piece, finish) => new JsonObject
+            }, genOptions, usage, (row, piece, finish) => new JsonObject
             {
                 ["id"] = id, ["object"] = "text_completion", ["created"] = Now(), ["model"] = ModelId,
                 ["choices"] = new JsonArray(new JsonObject
@@ -247,7 +301,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         var body = await RunQueued(context, token =>
         {
             var prompts = Encode();
-            var completions = generator.Generate(prompts.Select(p => (IReadOnlyList<int>)p).ToList(), genOptions, token);
+            var completions = Generate(prompts, genOptions, usage, token);
             var choices = new JsonArray();
             for (int i = 0; i < completions.Count; i++)
             {
@@ -269,14 +323,20 @@ public sealed class OpenAiServer : IAsyncDisposable
         await WriteJson(context.Response, 200, body);
     }
 
-    private async Task ChatCompletions(HttpListenerContext context, ChatRequest r)
+    private async Task ChatCompletions(HttpListenerContext context, ChatRequest r, RequestUsage usage)
     {
         var genOptions = OptionsFor(r.Common, options.DefaultChatTokens, chat.StopStrings, chatStopIds);
-        string id = $"chatcmpl-{Interlocked.Increment(ref requestCounter)}";
+        string id = usage.Id = $"chatcmpl-{Interlocked.Increment(ref requestCounter)}";
+        List<int[]> Encode()
+        {
+            var ids = chat.Encode(tokenizer, r.Messages);
+            usage.PromptTokens = ids.Length;
+            return [ids];
+        }
         if (r.Common.Stream)
         {
             bool first = true;
-            await Stream(context, () => ([chat.Encode(tokenizer, r.Messages)], null), genOptions, (row, piece, finish) =>
+            await Stream(context, () => (Encode(), null), genOptions, usage, (row, piece, finish) =>
             {
                 var delta = new JsonObject();
                 if (first) { delta["role"] = "assistant"; first = false; }
@@ -289,7 +349,7 @@ public sealed class OpenAiServer : IAsyncDisposable
             });
             return;
         }
-        var c = await RunQueued(context, token => generator.Generate([chat.Encode(tokenizer, r.Messages)], genOptions, token)[0]);
+        var c = await RunQueued(context, token => Generate(Encode(), genOptions, usage, token)[0]);
         await WriteJson(context.Response, 200, new JsonObject
         {
             ["id"] = id, ["object"] = "chat.completion", ["created"] = Now(), ["model"] = ModelId,
@@ -302,6 +362,19 @@ public sealed class OpenAiServer : IAsyncDisposable
             }),
             ["usage"] = Usage(c.PromptIds.Length, c.Tokens.Count),
         });
+    }
+
+    /// <summary>Generates <paramref name="prompts"/> to completion on the worker, counting the rows being decoded and the usage.</summary>
+    private IReadOnlyList<Completion> Generate(List<int[]> prompts, GenerationOptions genOptions, RequestUsage usage, CancellationToken token)
+    {
+        metrics.Rows(prompts.Count);
+        try
+        {
+            var completions = generator.Generate(prompts.Select(p => (IReadOnlyList<int>)p).ToList(), genOptions, token);
+            foreach (var c in completions) usage.Add(c.Tokens);
+            return completions;
+        }
+        finally { metrics.Rows(-prompts.Count); }
     }
 
     /// <summary>Runs <paramref name="work"/> on the model worker; a full queue is HTTP 503.</summary>
@@ -321,19 +394,22 @@ public sealed class OpenAiServer : IAsyncDisposable
     /// them; if sending fails (the client left), the generation is cancelled.
     /// </summary>
     private async Task Stream(HttpListenerContext context, Func<(List<int[]> Prompts, List<string>? Echo)> prepare,
-        GenerationOptions genOptions, Func<int, string, FinishReason?, JsonObject> chunk)
+        GenerationOptions genOptions, RequestUsage usage, Func<int, string, FinishReason?, JsonObject> chunk)
     {
         var channel = Channel.CreateUnbounded<JsonObject>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stopping.Token);
         var done = queue.TryEnqueue(token =>
         {
+            int rows = 0;
             try
             {
                 var (prompts, echoPrompts) = prepare();
                 if (echoPrompts is not null)
                     for (int i = 0; i < echoPrompts.Count; i++) channel.Writer.TryWrite(chunk(i, echoPrompts[i], null));
+                metrics.Rows(rows = prompts.Count);
                 foreach (var t in generator.Stream(prompts.Select(p => (IReadOnlyList<int>)p).ToList(), genOptions, token))
                 {
+                    usage.Add([t]);
                     if (t.Text.Length > 0 || t.Finish is null) channel.Writer.TryWrite(chunk(t.Row, t.Text, null));
                     if (t.Finish is not null) channel.Writer.TryWrite(chunk(t.Row, "", t.Finish));
                 }
@@ -346,6 +422,7 @@ public sealed class OpenAiServer : IAsyncDisposable
                 channel.Writer.TryComplete(e);
                 throw;
             }
+            finally { metrics.Rows(-rows); }
         }, cancel.Token) ?? throw new BadRequestException($"the server is busy ({options.QueueCapacity} requests waiting); try again later.", status: 503);
 
         var response = context.Response;
@@ -448,11 +525,14 @@ public sealed class OpenAiServer : IAsyncDisposable
         return await reader.ReadToEndAsync();
     }
 
-    private static async Task WriteJson(HttpListenerResponse response, int status, JsonObject body)
+    private static Task WriteJson(HttpListenerResponse response, int status, JsonObject body) =>
+        WriteText(response, status, "application/json; charset=utf-8", body.ToJsonString(Compact));
+
+    private static async Task WriteText(HttpListenerResponse response, int status, string contentType, string text)
     {
-        var bytes = Encoding.UTF8.GetBytes(body.ToJsonString(Compact));
+        var bytes = Encoding.UTF8.GetBytes(text);
         response.StatusCode = status;
-        response.ContentType = "application/json; charset=utf-8";
+        response.ContentType = contentType;
         response.ContentLength64 = bytes.Length;
         try { await response.OutputStream.WriteAsync(bytes); }
         catch (Exception e) when (e is HttpListenerException or IOException or ObjectDisposedException)

@@ -1,0 +1,89 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using System.Text;
+
+namespace Deepen.Server;
+
+/// <summary>
+/// The server's counters in the Prometheus text format (<c>GET /metrics</c>, exposition format 0.0.4): requests by
+/// HTTP status, the queue's depth, the rows being decoded, tokens generated, recurrences per token and a latency
+/// histogram. Every update is lock-free (<see cref="Interlocked"/>), so request threads and the model worker can
+/// record at once; a scrape reads each counter once and may see one request's counters half updated.
+/// </summary>
+public sealed class ServerMetrics
+{
+    /// <summary>Upper bounds (seconds) of the latency histogram's buckets; +Inf is implied.</summary>
+    public static readonly double[] LatencyBuckets = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
+
+    /// <summary>The status recorded for a client that left before its answer was complete (nginx's "client closed request").</summary>
+    public const int ClientClosed = 499;
+
+    private readonly ConcurrentDictionary<int, long> byStatus = new();
+    private readonly long[] bucketCounts = new long[LatencyBuckets.Length + 1];
+    private readonly Func<int> queueDepth;
+    private long latencyMicros, requests, tokens, recurrences, runningRows;
+
+    /// <param name="queueDepth">Requests waiting for the model, read at each scrape.</param>
+    public ServerMetrics(Func<int> queueDepth) => this.queueDepth = queueDepth;
+
+    /// <summary>A finished request: its HTTP status and its wall time from arrival to the last byte.</summary>
+    public void Request(int status, TimeSpan elapsed)
+    {
+        byStatus.AddOrUpdate(status, 1, (_, n) => n + 1);
+        double s = elapsed.TotalSeconds;
+        int bucket = Array.FindIndex(LatencyBuckets, b => s <= b);
+        Interlocked.Increment(ref bucketCounts[bucket < 0 ? LatencyBuckets.Length : bucket]);
+        Interlocked.Add(ref latencyMicros, (long)(elapsed.Ticks / 10));
+        Interlocked.Increment(ref requests);
+    }
+
+    /// <summary>Tokens generated and the recurrences spent on them (a plain model spends one per token).</summary>
+    public void Generated(int count, long recurrenceSum)
+    {
+        Interlocked.Add(ref tokens, count);
+        Interlocked.Add(ref recurrences, recurrenceSum);
+    }
+
+    /// <summary>Rows start (positive) or stop (negative) being decoded.</summary>
+    public void Rows(int delta) => Interlocked.Add(ref runningRows, delta);
+
+    /// <summary>Requests answered with <paramref name="status"/> so far.</summary>
+    public long Count(int status) => byStatus.TryGetValue(status, out var n) ? n : 0;
+
+    /// <summary>The exposition text.</summary>
+    public string Render()
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var sb = new StringBuilder();
+        void Metric(string name, string type, string help)
+        {
+            sb.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n');
+            sb.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
+        }
+        Metric("deepen_requests_total", "counter", "Requests answered, by HTTP status (499: the client left first).");
+        foreach (var (status, n) in byStatus.OrderBy(kv => kv.Key))
+            sb.Append("deepen_requests_total{status=\"").Append(status).Append("\"} ").Append(n).Append('\n');
+        Metric("deepen_queue_depth", "gauge", "Requests waiting for the model.");
+        sb.Append("deepen_queue_depth ").Append(queueDepth()).Append('\n');
+        Metric("deepen_running_batch_size", "gauge", "Rows (prompts) being decoded now.");
+        sb.Append("deepen_running_batch_size ").Append(Interlocked.Read(ref runningRows)).Append('\n');
+        long t = Interlocked.Read(ref tokens), r = Interlocked.Read(ref recurrences);
+        Metric("deepen_generated_tokens_total", "counter", "Tokens generated.");
+        sb.Append("deepen_generated_tokens_total ").Append(t).Append('\n');
+        Metric("deepen_recurrences_total", "counter", "Recurrences of the shared block spent on generated tokens (1 per token for a plain model).");
+        sb.Append("deepen_recurrences_total ").Append(r).Append('\n');
+        Metric("deepen_mean_recurrences_per_token", "gauge", "deepen_recurrences_total / deepen_generated_tokens_total (0 before the first token).");
+        sb.Append("deepen_mean_recurrences_per_token ").Append((t == 0 ? 0.0 : r / (double)t).ToString("R", inv)).Append('\n');
+        Metric("deepen_request_duration_seconds", "histogram", "Wall time of a request, from arrival to its last byte.");
+        long cumulative = 0;
+        for (int i = 0; i <= LatencyBuckets.Length; i++)
+        {
+            cumulative += Interlocked.Read(ref bucketCounts[i]);
+            var le = i < LatencyBuckets.Length ? LatencyBuckets[i].ToString("R", inv) : "+Inf";
+            sb.Append("deepen_request_duration_seconds_bucket{le=\"").Append(le).Append("\"} ").Append(cumulative).Append('\n');
+        }
+        sb.Append("deepen_request_duration_seconds_sum ").Append((Interlocked.Read(ref latencyMicros) / 1e6).ToString("R", inv)).Append('\n');
+        sb.Append("deepen_request_duration_seconds_count ").Append(Interlocked.Read(ref requests)).Append('\n');
+        return sb.ToString();
+    }
+}
