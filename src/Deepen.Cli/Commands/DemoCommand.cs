@@ -16,17 +16,20 @@ public static class DemoCommand
     {
         var quick = new Option<bool>("--quick") { Description = "A small run (under 3 minutes on 2 cores) that writes every artefact." };
         var output = new Option<string?>("--out") { Description = "Output directory (default runs/demo or runs/demo-quick; with --task hops, runs/demo-hops; with --seed S ≠ 0, runs/demo-seedS)." };
-        var task = new Option<string>("--task") { Description = "chains (operations modulo 10; base models/tiny-base-chains) or hops (variable look-ups; base models/tiny-base-hops).", DefaultValueFactory = _ => DemoTask.Chains.Name };
+        var task = new Option<string>("--task") { Description = "chains (operations modulo 10; base models/tiny-base-chains) or hops (variable look-ups; base models/tiny-base-lookup).", DefaultValueFactory = _ => DemoTask.Chains.Name };
         var baseModel = new Option<string?>("--base") { Description = "Base model to retrofit (default: the task's shipped base of this repository)." };
         var seed = new Option<long>("--seed") { Description = "Seed of every random choice: training and test problems, adapter init, data order, recurrence noise.", DefaultValueFactory = _ => 0 };
         var adapter = new Option<string>("--adapter-init") { Description = "identity ([0 | I]: the state is ignored at first, so training starts from the base's own function) add ([I | I]: state plus prelude output, additive input injection) or default (the paper's random init).", DefaultValueFactory = _ => "identity" };
         var lossOn = new Option<string>("--loss-on") { Description = "answer (the answer tokens only) or all (every token).", DefaultValueFactory = _ => "answer" };
+        var split = new Option<string>("--split") { Description = "test (the demo's figures) or validation (to choose settings without looking at the test problems).", DefaultValueFactory = _ => "test" };
+        var steps = new Option<int?>("--steps") { Description = "Optimizer steps of the recurrent runs (default: the task's; the static baseline gets as many as equal FLOPs allow)." };
         var threads = new Option<int>("--threads") { Description = "Torch threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
         adapter.AcceptOnlyFromAmong("default", "identity", "add");
+        split.AcceptOnlyFromAmong("test", "validation");
         lossOn.AcceptOnlyFromAmong([.. ConfigWords.All(typeof(LossTokens))]);
         task.AcceptOnlyFromAmong([.. DemoTask.All.Select(t => t.Name)]);
         var cmd = new Command("demo", "Run the retrofitted-recurrence method end to end on the embedded base model and write a report.")
-            { quick, output, task, baseModel, seed, adapter, lossOn, threads };
+            { quick, output, task, baseModel, seed, adapter, lossOn, split, steps, threads };
         cmd.Handle(parse =>
         {
             bool q = parse.GetValue(quick);
@@ -34,7 +37,7 @@ public static class DemoCommand
             var demoTask = DemoTask.Parse(parse.GetValue(task)!);
             var model = parse.GetValue(baseModel) ?? FindBaseModel(demoTask);
             using var interrupt = new GracefulInterrupt(Console.Error.WriteLine);
-            var name = (q ? "runs/demo-quick" : "runs/demo") + (demoTask != DemoTask.Chains ? $"-{demoTask.Name}" : "") + (s != 0 ? $"-seed{s}" : "");
+            var name = (q ? "runs/demo-quick" : "runs/demo") + (demoTask != DemoTask.Chains ? $"-{demoTask.Name}" : "") + (s != 0 ? $"-seed{s}" : "") + (parse.GetValue(split) == "validation" ? "-validation" : "");
             var outDir = Path.GetFullPath(parse.GetValue(output) ?? name);
             var options = q ? DemoOptions.QuickRun(model, outDir, demoTask) : DemoOptions.Full(model, outDir, demoTask);
             var report = ConsoleProgress.Run((log, progress) => DemoRecipe.Run(options with
@@ -43,6 +46,8 @@ public static class DemoCommand
                 AdapterInit = Enum.Parse<AdapterInit>(parse.GetValue(adapter)!, ignoreCase: true),
                 LossOn = ConfigWords.Parse<LossTokens>("loss_on", parse.GetValue(lossOn)!),
                 Threads = parse.GetValue(threads),
+                EvalSplit = Enum.Parse<Deepen.Data.ChainSplit>(parse.GetValue(split)!, ignoreCase: true),
+                Steps = parse.GetValue(steps) ?? options.Steps,
                 Log = log,
                 Progress = progress,
                 Cancel = interrupt.Token,

@@ -1,4 +1,5 @@
 using Deepen.Conversion;
+using Deepen.Data;
 using Deepen.Training;
 
 namespace Deepen.Recipes;
@@ -28,6 +29,9 @@ public sealed record DemoOptions
     /// <summary>Optimizer steps of the recurrent runs (the static baseline gets as many as equal FLOPs allow).</summary>
     public int Steps { get; init; } = 300;
     public int TrainProblems { get; init; } = 60_000;
+    /// <summary>The split the held-out problems come from: <see cref="ChainSplit.Test"/> for the demo's figures,
+    /// <see cref="ChainSplit.Validation"/> for choosing settings without looking at the test problems.</summary>
+    public ChainSplit EvalSplit { get; init; } = ChainSplit.Test;
     /// <summary>Held-out problems asked for, cycling through <see cref="TestOps"/>; the shortest chains stop at what their split holds.</summary>
     public int TestProblems { get; init; } = 1_300;
     public IReadOnlyList<int> TestRecurrences { get; init; } = [1, 2, 4, 8, 16];
@@ -52,7 +56,7 @@ public sealed record DemoOptions
     public static DemoOptions Full(string baseModel, string outDir, DemoTask? task = null)
     {
         task ??= DemoTask.Chains;
-        return new() { BaseModel = baseModel, Out = outDir, Task = task, TrainOps = task.TrainLengths, TestOps = task.TestLengths };
+        return new() { BaseModel = baseModel, Out = outDir, Task = task, TrainOps = task.TrainLengths, TestOps = task.TestLengths, Steps = task.Steps };
     }
 
     public static DemoOptions QuickRun(string baseModel, string outDir, DemoTask? task = null) => Full(baseModel, outDir, task) with

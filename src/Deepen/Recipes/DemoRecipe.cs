@@ -56,6 +56,7 @@ public static class DemoRecipe
 {
     public static string Run(DemoOptions o)
     {
+        if (o.Steps < 1) throw new DeepenException($"demo: steps {o.Steps}; expected at least 1 optimizer step.");
         var clock = Stopwatch.StartNew();
         Directory.CreateDirectory(o.Out);
         var log = o.Log;
@@ -80,7 +81,7 @@ public static class DemoRecipe
         Directory.CreateDirectory(dataDir);
         string trainJsonl = Path.Combine(dataDir, "train.jsonl"), testJsonl = Path.Combine(dataDir, "test.jsonl");
         ModChain.WriteJsonl(trainJsonl, o.Task.Generate(o.TrainProblems, o.TrainOps, seeds.TrainData, ChainSplit.Train));
-        ModChain.WriteJsonl(testJsonl, o.Task.Generate(o.TestProblems, o.TestOps, seeds.TestData, ChainSplit.Test));
+        ModChain.WriteJsonl(testJsonl, o.Task.Generate(o.TestProblems, o.TestOps, seeds.TestData, o.EvalSplit));
         var shards = Path.Combine(dataDir, "shards");
         using (var tok = TextTokenizer.FromDirectory(o.BaseModel))
             DataPreparer.Prepare(new DataPrepareOptions { Inputs = [trainJsonl], OutDir = shards, SeqLen = o.SeqLen, HoldoutFraction = 0.03, Seed = seeds.Holdout }, tok);

@@ -1,3 +1,4 @@
+using Deepen.Data;
 using System.Globalization;
 using System.Text;
 using Deepen.Evaluation.Reports;
@@ -67,6 +68,8 @@ public static class DemoReport
         sb.AppendLine($"Base model `{Show(o.BaseModel)}` converted to a ({p},{r},{c}) recurrent model (conversion check max |Δlogit| = {verifyDiff.ToString("E2", Inv)}, adapter init {o.AdapterInit.ToString().ToLowerInvariant()}),");
         sb.AppendLine($"trained on {o.TrainProblems:N0} {o.Task.Description} of {o.TrainOps.Min()}–{o.TrainOps.Max()} {o.Task.Unit}, answered directly with one digit, so only");
         sb.AppendLine($"depth of computation can help; chance is {o.Task.Chance * 100:F0} %. Evaluated on {recEval.Problems:N0} held-out problems of {ops.Min()}–{ops.Max()} {o.Task.Unit} (a disjoint split; longer chains than any trained).");
+        if (o.EvalSplit != ChainSplit.Test)
+            sb.AppendLine($"**These problems are the {o.EvalSplit.ToString().ToLowerInvariant()} split** (`--split {o.EvalSplit.ToString().ToLowerInvariant()}`), for choosing settings; the demo's figures are on the test split.");
         sb.AppendLine($"Recurrent run: {o.Steps} steps × {o.MicroBatch}×{o.SeqLen} tokens, 1-sqrt curriculum to r̄ = {o.TrainRecurrence}, backprop depth {o.BackpropDepth}, Muon, bf16-mixed,");
         sb.AppendLine($"loss on {(o.LossOn == LossTokens.Answer ? "the answer tokens only (`loss_on: answer`)" : "all tokens")}. The static baseline (the base at its own depth) trained on the same data, optimizer and schedule");
         sb.AppendLine($"for as many steps as the same training FLOPs allow (method.md §5.3). Everything here was trained and evaluated live by this command;");

@@ -26,6 +26,8 @@ public sealed record DemoTask
     public required IReadOnlyList<int> TrainLengths { get; init; }
     /// <summary>The trained lengths and longer ones (easy-to-hard generalisation).</summary>
     public required IReadOnlyList<int> TestLengths { get; init; }
+    /// <summary>Optimizer steps of the demo's recurrent runs (about the same wall time for either task's base).</summary>
+    public int Steps { get; init; } = 300;
     /// <summary>(count, lengths cycled through, seed, split) → problems.</summary>
     public required Func<int, IReadOnlyList<int>, ulong, ChainSplit, IEnumerable<ChainProblem>> Generate { get; init; }
 
@@ -41,7 +43,7 @@ public sealed record DemoTask
     /// <summary>Variable look-ups several hops deep among three shuffled chains (<see cref="VariableHops"/>).</summary>
     public static DemoTask Hops { get; } = new()
     {
-        Name = "hops", Unit = "hops", Chance = 1.0 / 3, AnswerMarker = VariableHops.AnswerMarker, DefaultBase = "models/tiny-base-hops", BaseRecipe = "configs/tiny-base-hops.yaml",
+        Name = "hops", Unit = "hops", Chance = 1.0 / 3, AnswerMarker = VariableHops.AnswerMarker, DefaultBase = "models/tiny-base-lookup", BaseRecipe = "configs/tiny-base-lookup.yaml",
         Description = "variable look-ups among three shuffled chains (`find k:m=z;o=3;w=8;k=o;z=5;q=w.k?` → `3`: two hops)",
         TrainLengths = [1, 2, 3, 4], TestLengths = [1, 2, 3, 4, 5, 6, 7, 8],
         Generate = (count, lengths, seed, split) => VariableHops.Generate(new VariableHopsOptions { Count = count, Hops = lengths, Seed = seed, Split = split, Chains = 3 }),

@@ -10,7 +10,8 @@ public class DemoTests
     [Theory]
     [InlineData("chains")]
     [InlineData("hops")]
-    public void TinyDemoWritesTheReportPlotsRunsAndSamples(string task)
+    [InlineData("hops", true)]
+    public void TinyDemoWritesTheReportPlotsRunsAndSamples(string task, bool onValidation = false)
     {
         using var tmp = new TestPaths.TempDir();
         var shape = new ModelConfig
@@ -23,6 +24,7 @@ public class DemoTests
         {
             Steps = 4, TrainProblems = 300, TestProblems = 12, TestRecurrences = [1, 2], SeqLen = 64, MicroBatch = 4,
             TrainOps = [1, 2], TestOps = [1, 2, 3], RunNoCurriculum = true, Threads = 1, Log = _ => { },
+            EvalSplit = onValidation ? Deepen.Data.ChainSplit.Validation : Deepen.Data.ChainSplit.Test,
         };
         var report = DemoRecipe.Run(options);
         Assert.Equal(Path.Combine(tmp["demo"], "report.md"), report);
@@ -43,6 +45,18 @@ public class DemoTests
         var config = File.ReadAllText(Path.Combine(tmp["demo"], "runs", "recurrent", "config.yaml"));
         Assert.Contains("loss_on: answer", config);
         Assert.Contains(DemoTask.Parse(task).AnswerMarker.Trim(), config.Split('\n').Single(l => l.StartsWith("answer_marker:", StringComparison.Ordinal)));
+        var split = onValidation ? Deepen.Data.ChainSplit.Validation : Deepen.Data.ChainSplit.Test;
+        var asked = Deepen.Evaluation.Tasks.ChainTask.Load(Path.Combine(tmp["demo"], "data", "test.jsonl"));
+        if (task == "hops") Assert.All(asked, d => Assert.Equal(split, Deepen.Data.VariableHops.SplitOf(d.Prompt)));   // a direct hop's text is its canonical form
+        Assert.Equal(onValidation, text.Contains("are the validation split", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void NoStepsIsRefused()
+    {
+        using var tmp = new TestPaths.TempDir();
+        var e = Assert.Throws<DeepenException>(() => DemoRecipe.Run(DemoOptions.QuickRun(tmp["base"], tmp["demo"]) with { Steps = 0, Log = _ => { } }));
+        Assert.Contains("steps 0", e.Message);
     }
 
     [Theory]

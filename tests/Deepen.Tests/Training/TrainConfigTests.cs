@@ -301,6 +301,17 @@ public class TrainConfigTests
             Assert.InRange(p.HopWorkedFraction, 0.01, 0.99);
             return;
         }
+        if (file == "tiny-base-lookup.yaml")   // a fresh 4-layer model with tiny-base's tokenizer on dense one-hop look-ups
+        {
+            var p = PretrainConfigFile.Load(path, None);
+            Assert.Contains("deepen pretrain --config configs/tiny-base-lookup.yaml", File.ReadAllText(path));
+            Assert.Null(p.InitFrom);
+            Assert.EndsWith(Path.Combine("models", "tiny-base"), p.Tokenizer);
+            Assert.Equal((4, 128), (p.Shape.NumLayers, p.Shape.HiddenSize));
+            Assert.True(p.HopCount > 0 && p.HopAskAllFraction > 0 && p.ChainCount == 0 && p.MathCount == 0 && p.Corpus.Count == 0);
+            Assert.Equal((LossTokens.Answer, Deepen.Data.VariableHops.AnswerMarker), (p.Train.LossOn, p.Train.AnswerMarker));
+            return;
+        }
         if (file == "tiny-base.yaml")   // a pretraining recipe: training keys plus a pretrain: section
         {
             var p = PretrainConfigFile.Load(path, None);
