@@ -1,5 +1,6 @@
 using Deepen.Modeling;
 using static TorchSharp.torch;
+using Deepen.Torch;
 
 namespace Deepen.Inference;
 
@@ -15,11 +16,11 @@ internal static class CachedLayers
     {
         if (c.Style == BlockStyle.PreNorm)
         {
-            x = x + FusedAttention(b.attn, b.norm_1.forward(x), step, key);
-            return x + b.mlp.forward(b.norm_2.forward(x));
+            x = x.Plus(FusedAttention(b.attn, b.norm_1.forward(x), step, key));
+            return x.Plus(b.mlp.forward(b.norm_2.forward(x)));
         }
-        x = x + b.norm_1.forward(FusedAttention(b.attn, x, step, key));
-        return x + b.norm_2.forward(b.mlp.forward(x));
+        x = x.Plus(b.norm_1.forward(FusedAttention(b.attn, x, step, key)));
+        return x.Plus(b.norm_2.forward(b.mlp.forward(x)));
     }
 
     /// <summary>An HF layer (<see cref="LlamaDecoderLayer"/>): (B, T, d) → (B, T, d).</summary>
@@ -27,11 +28,11 @@ internal static class CachedLayers
     {
         if (c.Style == BlockStyle.PreNorm)
         {
-            x = x + HfAttention(l.self_attn, c, l.input_layernorm!.forward(x), step, key);
-            return x + l.mlp.forward(l.post_attention_layernorm.forward(x));
+            x = x.Plus(HfAttention(l.self_attn, c, l.input_layernorm!.forward(x), step, key));
+            return x.Plus(l.mlp.forward(l.post_attention_layernorm.forward(x)));
         }
-        x = x + l.post_attention_layernorm.forward(HfAttention(l.self_attn, c, x, step, key));
-        return x + l.post_feedforward_layernorm!.forward(l.mlp.forward(x));
+        x = x.Plus(l.post_attention_layernorm.forward(HfAttention(l.self_attn, c, x, step, key)));
+        return x.Plus(l.post_feedforward_layernorm!.forward(l.mlp.forward(x)));
     }
 
     private static Tensor FusedAttention(FusedAttention a, Tensor x, AttentionStep step, KvKey key)

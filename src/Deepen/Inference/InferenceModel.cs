@@ -3,6 +3,7 @@ using Deepen.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
 using TorchGenerator = TorchSharp.torch.Generator;
+using Deepen.Torch;
 
 namespace Deepen.Inference;
 
@@ -155,7 +156,7 @@ internal sealed class RecurrentInferenceModel(RecurrentModel model, string name,
         var step = WithRope(cache.Begin(ids.shape[1], ids.device), model.Rope, DType);
 
         var x = t.wte.forward(ids);                                                      // (B, T, d)
-        if (Config.EmbedScale != 1.0) x = x * Config.EmbedScale;
+        if (Config.EmbedScale != 1.0) x = x.Times(Config.EmbedScale);
         for (int i = 0; i < Config.PreludeLayers; i++)
             x = CachedLayers.Block(t.prelude[i], block, x, step, new KvKey(CacheStage.Prelude, 0, i));
         var e = x;                                                                       // (B, T, d)
@@ -183,7 +184,7 @@ internal sealed class RecurrentInferenceModel(RecurrentModel model, string name,
             {
                 logits = Coda(next, step);                                               // (B, T, V)
                 var logp = logits[.., -1].to_type(ScalarType.Float32).log_softmax(-1);    // (B, V)
-                change = previous is null ? full(batch, double.PositiveInfinity, device: ids.device)
+                change = previous is null ? full(batch, Scalars.PositiveInfinity, device: ids.device)
                     : (previous.exp() * (previous - logp)).sum(-1);                       // KL(p_{t-1} ‖ p_t)
                 previous = logp.MoveToOuterDisposeScope();                               // made in this iteration: keep for the next
                 logits.MoveToOuterDisposeScope();
@@ -192,11 +193,11 @@ internal sealed class RecurrentInferenceModel(RecurrentModel model, string name,
             {
                 var last = next[.., -1].to_type(ScalarType.Float32);                      // (B, d)
                 var prev = s[.., -1].to_type(ScalarType.Float32);
-                change = it == 0 ? full(batch, double.PositiveInfinity, device: ids.device)
-                    : (last - prev).norm(1, keepdim: false, p: 2) / last.norm(1, keepdim: false, p: 2).clamp_min(1e-30);
+                change = it == 0 ? full(batch, Scalars.PositiveInfinity, device: ids.device)
+                    : (last - prev).norm(1, keepdim: false, p: 2) / last.norm(1, keepdim: false, p: 2).AtLeast(1e-30);
             }
             s = next.MoveToOuterDisposeScope();
-            var stops = active.logical_and(change < exit.Threshold);                     // (B,)
+            var stops = active.logical_and(change.LessThan(exit.Threshold));                     // (B,)
             var stopsHost = stops.cpu().data<bool>().ToArray();
             for (int b = 0; b < batch; b++)
                 if (stopsHost[b]) rowDepth[b] = it + 1;

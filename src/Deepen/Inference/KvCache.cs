@@ -1,5 +1,6 @@
 using Deepen.Modeling;
 using static TorchSharp.torch;
+using Deepen.Torch;
 
 namespace Deepen.Inference;
 
@@ -135,7 +136,7 @@ public sealed class KvCache : IDisposable
 
         var pad = tensor(leftPad.Select(p => (long)p).ToArray(), device: device).unsqueeze(1);   // (B, 1)
         var absolute = arange(Length, Length + tokens, device: device).unsqueeze(0);               // (1, T)
-        var positions = (absolute - pad).clamp_min(0);                                             // (B, T)
+        var positions = (absolute - pad).clamp_min(Scalars.Zero);                                             // (B, T)
 
         bool padded = leftPad.Any(p => p > 0);   // some key, cached or new, is padding
         if (!padded && (tokens == 1 || Length == 0))

@@ -1,6 +1,7 @@
 using System.Globalization;
 using static TorchSharp.torch;
 using TorchGenerator = TorchSharp.torch.Generator;
+using Deepen.Torch;
 
 namespace Deepen.Inference;
 
@@ -56,28 +57,28 @@ public static class Sampler
     {
         var x = logits.to_type(ScalarType.Float32).clone();                               // (B, V)
         long vocab = x.shape[1];
-        if (allowedVocab is int n && n < vocab) x.narrow(1, n, vocab - n).fill_(float.NegativeInfinity);
+        if (allowedVocab is int n && n < vocab) x.narrow(1, n, vocab - n).fill_(Scalars.NegativeInfinity);
         if (options.RepetitionPenalty != 1.0 && history is not null) Penalize(x, history, options.RepetitionPenalty);
         if (options.IsGreedy) return x;
-        x = x / options.Temperature;
+        x = x.DividedBy(options.Temperature);
         if (options.TopK > 0 && options.TopK < vocab)
         {
             var kth = x.topk(options.TopK, dim: -1).values.narrow(-1, options.TopK - 1, 1);   // (B, 1)
-            x = x.masked_fill(x < kth, float.NegativeInfinity);
+            x = x.MaskedToNegativeInfinity(x < kth);
         }
         if (options.TopP < 1.0)
         {
             var (sorted, order) = x.sort(-1, descending: true);                               // (B, V)
             var probs = sorted.softmax(-1);
             var before = probs.cumsum(-1) - probs;                                            // mass strictly before each token
-            var drop = before > options.TopP;                                                 // the first token is always kept
-            x = x.scatter(-1, order, sorted.masked_fill(drop, float.NegativeInfinity));
+            var drop = before.GreaterThan(options.TopP);                                                 // the first token is always kept
+            x = x.scatter(-1, order, sorted.MaskedToNegativeInfinity(drop));
         }
         if (options.MinP > 0)
         {
             var probs = x.softmax(-1);
-            var floor = probs.max(-1, keepdim: true).values * options.MinP;                   // (B, 1)
-            x = x.masked_fill(probs < floor, float.NegativeInfinity);
+            var floor = probs.max(-1, keepdim: true).values.Times(options.MinP);                   // (B, 1)
+            x = x.MaskedToNegativeInfinity(probs < floor);
         }
         return x;
     }
@@ -99,7 +100,7 @@ public static class Sampler
             var seen = tensor(history[b].Distinct().Select(i => (long)i).ToArray(), device: x.device);   // (S,)
             var row = x[b];                                                                                // (V,) view
             var g = row.index_select(0, seen);
-            row.index_copy_(0, seen, where(g > 0, g / penalty, g * penalty));
+            row.index_copy_(0, seen, where(g.GreaterThan(0), g.DividedBy(penalty), g.Times(penalty)));
         }
     }
 }

@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using Deepen.Torch;
 
 namespace Deepen.Modeling;
 
@@ -41,10 +42,10 @@ public sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor, Tensor, Tensor
     {
         if (_style == BlockStyle.PreNorm)
         {
-            x = x + self_attn.forward(input_layernorm!.forward(x), cos, sin);
-            return x + mlp.forward(post_attention_layernorm.forward(x));
+            x = x.Plus(self_attn.forward(input_layernorm!.forward(x), cos, sin));
+            return x.Plus(mlp.forward(post_attention_layernorm.forward(x)));
         }
-        x = x + post_attention_layernorm.forward(self_attn.forward(x, cos, sin));
-        return x + post_feedforward_layernorm!.forward(mlp.forward(x));
+        x = x.Plus(post_attention_layernorm.forward(self_attn.forward(x, cos, sin)));
+        return x.Plus(post_feedforward_layernorm!.forward(mlp.forward(x)));
     }
 }

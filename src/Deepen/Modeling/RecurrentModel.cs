@@ -109,7 +109,7 @@ public sealed class RecurrentModel : nn.Module<Tensor, RecurrenceOptions, Tensor
     public Tensor Prelude(Tensor ids, Tensor cos, Tensor sin)
     {
         var x = transformer.wte.forward(ids);                            // (B, T, d)
-        if (Config.EmbedScale != 1.0) x = x * Config.EmbedScale;
+        if (Config.EmbedScale != 1.0) x = x.Times(Config.EmbedScale);
         foreach (var layer in transformer.prelude) x = layer.forward(x, cos, sin);
         return x;
     }
@@ -131,7 +131,7 @@ public sealed class RecurrentModel : nn.Module<Tensor, RecurrenceOptions, Tensor
                 .contiguous().MoveToOuterDisposeScope();
         }
         else s = TruncatedNormal.Sample(e.shape, std, e.dtype, e.device, options.Generator);
-        return Config.EmbedScale != 1.0 ? s * Config.EmbedScale : s;
+        return Config.EmbedScale != 1.0 ? s.Times(Config.EmbedScale) : s;
     }
 
     /// <summary>

@@ -1,6 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 using TorchSharp.Modules;
+using Deepen.Torch;
 
 namespace Deepen.Modeling;
 
@@ -30,7 +31,7 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var x32 = x.to_type(ScalarType.Float32);
-        var normed = x32 * rsqrt(x32.pow(_two).mean([-1], keepdim: true).add(_eps));
+        var normed = x32 * rsqrt(x32.pow(_two).mean([-1], keepdim: true).add(_eps, Scalars.One));
         var w = weight.dtype == x.dtype ? (Tensor)weight : weight.to_type(x.dtype);
         return (normed.to_type(x.dtype) * w).MoveToOuterDisposeScope();
     }

@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Deepen.Torch;
 
 namespace Deepen.Modeling;
 
@@ -60,6 +61,6 @@ public sealed class RotaryEmbedding
     {
         long half = x.shape[^1] / 2;
         var rotated = cat([-x.narrow(-1, half, half), x.narrow(-1, 0, half)], -1);   // rotate_half
-        return x * cos + rotated * sin;
+        return (x * cos).Plus(rotated * sin);
     }
 }

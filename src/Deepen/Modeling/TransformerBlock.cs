@@ -1,5 +1,6 @@
 using TorchSharp;
 using static TorchSharp.torch;
+using Deepen.Torch;
 
 namespace Deepen.Modeling;
 
@@ -32,10 +33,10 @@ public sealed class TransformerBlock : nn.Module<Tensor, Tensor, Tensor, Tensor>
     {
         if (_style == BlockStyle.PreNorm)
         {
-            x = x + attn.forward(norm_1.forward(x), cos, sin);
-            return x + mlp.forward(norm_2.forward(x));
+            x = x.Plus(attn.forward(norm_1.forward(x), cos, sin));
+            return x.Plus(mlp.forward(norm_2.forward(x)));
         }
-        x = x + norm_1.forward(attn.forward(x, cos, sin));
-        return x + norm_2.forward(mlp.forward(x));
+        x = x.Plus(norm_1.forward(attn.forward(x, cos, sin)));
+        return x.Plus(norm_2.forward(mlp.forward(x)));
     }
 }

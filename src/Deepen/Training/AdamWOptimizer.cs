@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Deepen.Torch;
 
 namespace Deepen.Training;
 
@@ -52,12 +53,12 @@ public sealed class AdamWOptimizer : ITrainingOptimizer
             var w = slot.P.Parameter;
             if (w.grad is not { } g) continue;
             slot.Step++;
-            w.mul_(1 - lr * Settings.WeightDecay);
-            slot.M.mul_(b1).add_(g, alpha: 1 - b1);
-            slot.V.mul_(b2).addcmul_(g, g, value: 1 - b2);
+            w.TimesInPlace(1 - lr * Settings.WeightDecay);
+            slot.M.TimesInPlace(b1).PlusScaledInPlace(g, 1 - b1);
+            slot.V.TimesInPlace(b2).AddProductInPlace(g, g, 1 - b2);
             double bc1 = 1 - Math.Pow(b1, slot.Step), bc2 = 1 - Math.Pow(b2, slot.Step);
-            var denom = (slot.V.sqrt() / Math.Sqrt(bc2)).add_(Settings.Eps);
-            w.addcdiv_(slot.M, denom, value: -(lr / bc1));
+            var denom = slot.V.sqrt().DividedBy(Math.Sqrt(bc2)).PlusNumberInPlace(Settings.Eps);
+            w.AddQuotientInPlace(slot.M, denom, -(lr / bc1));
         }
         StepCount++;
     }

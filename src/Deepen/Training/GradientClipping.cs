@@ -1,5 +1,6 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Deepen.Torch;
 
 namespace Deepen.Training;
 
@@ -20,7 +21,7 @@ public static class GradientClipping
         if (grads.Count == 0) return 0.0;
         var norms = stack(grads.Select(g => linalg.vector_norm(g.to_type(ScalarType.Float32))).ToList());   // (n,)
         var total = linalg.vector_norm(norms);                                                              // ()
-        var coef = (maxNorm / (total + 1e-6)).clamp_max(1.0);                                               // ()
+        var coef = total.PlusNumber(1e-6).reciprocal().Times(maxNorm).AtMost(1.0);   // maxNorm / (total + 1e-6), as TorchSharp computes it                                               // ()
         foreach (var g in grads) g.mul_(coef.to_type(g.dtype));
         return total.item<float>();
     }

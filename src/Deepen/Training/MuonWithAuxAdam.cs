@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Deepen.Torch;
 
 namespace Deepen.Training;
 
@@ -83,7 +84,7 @@ public sealed class MuonWithAuxAdam : ITrainingOptimizer
                 using var matrixScope = NewDisposeScope();                              // frees each float temporary at once
                 var w = slots[i].P.Parameter;                                           // (rows, cols)
                 var g = w.grad is { } grad ? grad : zeros_like(w);
-                slots[i].Momentum.lerp_(g, 1 - Muon.Momentum);                          // m ← β m + (1−β) g
+                slots[i].Momentum.lerp_(g, 1 - Muon.Momentum);   // the weight becomes a 0-dim tensor of this scope, not a Scalar                          // m ← β m + (1−β) g
                 // Nesterov: (1−β) g + β m; Newton–Schulz starts by rounding to bf16, so it is stacked as bf16.
                 updates[i].copy_(g.lerp(slots[i].Momentum, Muon.Momentum));
             }
@@ -96,9 +97,9 @@ public sealed class MuonWithAuxAdam : ITrainingOptimizer
                 var w = slots[i].P.Parameter;
                 // Out of place on purpose: libtorch's in-place mul_(Scalar) rounds the scalar to bf16 first
                 // (√3 → 1.734375), whereas PyTorch's `update *= s` multiplies in float with the exact scalar.
-                var oi = scale == 1.0 ? o[i] : o[i] * scale;                            // (rows, cols) bf16
-                w.mul_(1 - muonLr * Muon.WeightDecay);
-                w.add_(oi, alpha: -muonLr);                                             // bf16 O, summed in w's dtype
+                var oi = scale == 1.0 ? o[i] : o[i].Times(scale);                            // (rows, cols) bf16
+                w.TimesInPlace(1 - muonLr * Muon.WeightDecay);
+                w.PlusScaledInPlace(oi, -muonLr);                                             // bf16 O, summed in w's dtype
             }
         }
         if (_adam.Count > 0)
@@ -112,10 +113,10 @@ public sealed class MuonWithAuxAdam : ITrainingOptimizer
                 var g = w.grad is { } grad ? grad : zeros_like(w);
                 slot.M.lerp_(g, 1 - Adam.Beta1);
                 slot.V.lerp_(g.square(), 1 - Adam.Beta2);
-                var denominator = (slot.V / bc2).sqrt_().add_(Adam.Eps);              // √v̂ + eps, in place on one temporary
-                var update = (slot.M / bc1).div_(denominator);                        // m̂ / (√v̂ + eps)
-                w.mul_(1 - adamLr * Adam.WeightDecay);
-                w.add_(update, alpha: -adamLr);
+                var denominator = slot.V.DividedBy(bc2).sqrt_().PlusNumberInPlace(Adam.Eps);              // √v̂ + eps, in place on one temporary
+                var update = slot.M.DividedBy(bc1).div_(denominator);                        // m̂ / (√v̂ + eps)
+                w.TimesInPlace(1 - adamLr * Adam.WeightDecay);
+                w.PlusScaledInPlace(update, -adamLr);
             }
         }
         StepCount++;

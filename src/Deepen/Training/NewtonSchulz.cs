@@ -50,7 +50,7 @@ public static class NewtonSchulz
         var x = (single ? g.unsqueeze(0) : g).to_type(ScalarType.BFloat16);   // (G, rows, cols)
         bool tall = x.shape[1] > x.shape[2];
         if (tall) x = x.transpose(1, 2);                             // (G, m, n) with m ≤ n
-        x = x / linalg.matrix_norm(x, "fro", dims: [-2, -1], keepdim: true).add(Eps);   // spectral norm ≤ 1
+        x = x / linalg.matrix_norm(x, "fro", dims: [-2, -1], keepdim: true).add(Eps, Deepen.Torch.Scalars.One);   // spectral norm ≤ 1
         for (int i = 0; i < steps; i++)
         {
             Tensor next;
@@ -67,8 +67,8 @@ public static class NewtonSchulz
     private static Tensor ReferenceStep(Tensor x)                   // (G, m, n)
     {
         var a = x.bmm(x.transpose(1, 2));                            // (G, m, m)
-        var b = a.mul(ScalarB) + a.bmm(a).mul(ScalarC);              // (G, m, m)
-        return x.mul(ScalarA) + b.bmm(x);                            // (G, m, n)
+        var b = a.mul(ScalarB).Plus(a.bmm(a).mul(ScalarC));              // (G, m, m)
+        return x.mul(ScalarA).Plus(b.bmm(x));                            // (G, m, n)
     }
 
     private static Tensor FusedStep(Tensor x)                       // (G, m, n)

@@ -1,6 +1,7 @@
 using Deepen.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
+using Deepen.Torch;
 
 namespace Deepen.Training;
 
@@ -25,7 +26,7 @@ public static class TrainStep
         var (kept, answers) = mask?.Apply(inputs, labels) ?? (labels, -1L);                         // (B, T)
         Tensor loss;
         if (answers == 0)
-            loss = model.Logits(inputs, draw, noise, shard).sum() * 0.0;                             // no answer in view: no signal, not NaN
+            loss = model.Logits(inputs, draw, noise, shard).sum().Times(0.0);                             // no answer in view: no signal, not NaN
         else if (answers > 0)
         {
             // only the answer positions' logits: the head and its softmax over the vocabulary run on N rows, not B·T
@@ -39,7 +40,7 @@ public static class TrainStep
             loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]).to_type(ScalarType.Float32), kept.reshape(-1));
         }
         afterForward?.Invoke();
-        (loss / accumulation).backward();
+        loss.DividedBy(accumulation).backward();
         return (loss.item<float>(), answers);
     }
 

@@ -57,4 +57,18 @@ public class AnswerRowsTests
         foreach (var (name, p) in model.Module.named_parameters())
             TensorAssert.Close(p.grad!, fast[name], 1e-5, $"gradient of {name}");
     }
+
+    [Fact]
+    public void AMicroBatchWithoutAnswersGivesNoSignalNotNaN()
+    {
+        using var model = Open("raven-llama-tiny");
+        model.Module.train();
+        using var scope = NewDisposeScope();
+        var ids = tensor(Ids).reshape(2, 8);
+        var mask = new AnswerLossMask([999], eos: 61, bos: null);                      // a marker that never occurs
+        var (loss, answers) = TrainStep.MicroBatch(model, ids, ids.roll(-1, 1), new RecurrenceDraw(2, 1), new Generator(5), null, 1, mask);
+        Assert.Equal((0.0, 0L), (loss, answers));
+        foreach (var (name, p) in model.Module.named_parameters())
+            if (p.grad is { } g) Assert.Equal(0.0, g.abs().max().item<float>(), 6);
+    }
 }
