@@ -98,8 +98,8 @@ public sealed class OpenAiServer : IAsyncDisposable
         generator = new Generator(model, tokenizer);
         chat = this.options.Chat ?? ChatFormat.For(tokenizer);
         chatStopIds = chat.StopTokenIds(tokenizer);
-        queue = new RequestQueue(this.options.QueueCapacity);
-        metrics = new ServerMetrics(() => queue.Waiting);
+        metrics = new ServerMetrics(() => queue!.Waiting);
+        queue = new RequestQueue(this.options.QueueCapacity, () => metrics.LiveTensors(TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount));
         Log = log ?? (_ => { });
         if (chat.Notice is not null) Log($"chat: {chat.Notice}");
     }
@@ -221,7 +221,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         }
         finally
         {
-            try { response.Close(); } catch (Exception) { /* the client is gone */ }
+            // Counted before the response is closed, so a client that has its answer sees it in the next scrape.
             if (path != "/metrics")
             {
                 metrics.Request(status, clock.Elapsed);
@@ -230,6 +230,7 @@ public sealed class OpenAiServer : IAsyncDisposable
                     Log(string.Create(System.Globalization.CultureInfo.InvariantCulture,
                         $"request {usage.Id ?? "-"} {request.HttpMethod} {path} {status}: prompt {usage.PromptTokens} tokens, {usage.NewTokens} new, {(usage.NewTokens == 0 ? 0 : usage.Recurrences / (double)usage.NewTokens):F2} recurrences/token, {clock.Elapsed.TotalMilliseconds:F0} ms"));
             }
+            try { response.Close(); } catch (Exception) { /* the client is gone */ }
         }
     }
 

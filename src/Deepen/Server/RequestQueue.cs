@@ -13,9 +13,13 @@ public sealed class RequestQueue : IDisposable
 
     private sealed record Job(Action<CancellationToken> Work, CancellationToken Cancellation, TaskCompletionSource Done);
 
+    private readonly Action? afterJob;
+
     /// <param name="capacity">Jobs that may wait at once; more are refused.</param>
-    public RequestQueue(int capacity = 256)
+    /// <param name="afterJob">Runs on the worker after every job (the server records the worker's live tensors there).</param>
+    public RequestQueue(int capacity = 256, Action? afterJob = null)
     {
+        this.afterJob = afterJob;
         jobs = new BlockingCollection<Job>(new ConcurrentQueue<Job>(), capacity);
         worker = new Thread(Work) { IsBackground = true, Name = "deepen-model-worker" };
         worker.Start();
@@ -63,6 +67,7 @@ public sealed class RequestQueue : IDisposable
             {
                 job.Done.TrySetException(e);
             }
+            afterJob?.Invoke();
             Interlocked.Increment(ref finished);
         }
     }

@@ -21,7 +21,7 @@ public sealed class ServerMetrics
     private readonly ConcurrentDictionary<int, long> byStatus = new();
     private readonly long[] bucketCounts = new long[LatencyBuckets.Length + 1];
     private readonly Func<int> queueDepth;
-    private long latencyMicros, requests, tokens, recurrences, runningRows;
+    private long latencyMicros, requests, tokens, recurrences, runningRows, liveTensors;
 
     /// <param name="queueDepth">Requests waiting for the model, read at each scrape.</param>
     public ServerMetrics(Func<int> queueDepth) => this.queueDepth = queueDepth;
@@ -47,6 +47,9 @@ public sealed class ServerMetrics
     /// <summary>Rows start (positive) or stop (negative) being decoded.</summary>
     public void Rows(int delta) => Interlocked.Add(ref runningRows, delta);
 
+    /// <summary>TorchSharp tensors alive on the model worker between requests: constant when nothing leaks.</summary>
+    public void LiveTensors(long count) => Interlocked.Exchange(ref liveTensors, count);
+
     /// <summary>Requests answered with <paramref name="status"/> so far.</summary>
     public long Count(int status) => byStatus.TryGetValue(status, out var n) ? n : 0;
 
@@ -67,6 +70,8 @@ public sealed class ServerMetrics
         sb.Append("deepen_queue_depth ").Append(queueDepth()).Append('\n');
         Metric("deepen_running_batch_size", "gauge", "Rows (prompts) being decoded now.");
         sb.Append("deepen_running_batch_size ").Append(Interlocked.Read(ref runningRows)).Append('\n');
+        Metric("deepen_worker_live_tensors", "gauge", "TorchSharp tensors alive on the model worker after its last request (constant when nothing leaks).");
+        sb.Append("deepen_worker_live_tensors ").Append(Interlocked.Read(ref liveTensors)).Append('\n');
         long t = Interlocked.Read(ref tokens), r = Interlocked.Read(ref recurrences);
         Metric("deepen_generated_tokens_total", "counter", "Tokens generated.");
         sb.Append("deepen_generated_tokens_total ").Append(t).Append('\n');

@@ -136,4 +136,72 @@ public sealed class ServerMetricsTests
             foreach (var a in answers) a.Response.Dispose();
         }
     }
+
+    /// <summary>Reads a server-sent-event stream to <c>[DONE]</c> and returns the text of its chunks.</summary>
+    private static async Task<string> ReadStream(HttpClient http, string prompt)
+    {
+        var body = $$"""{"prompt": "{{prompt}}", "max_tokens": 12, "temperature": 0, "stream": true}""";
+        using var request = new HttpRequestMessage(HttpMethod.Post, "v1/completions") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
+        using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+        var text = new StringBuilder();
+        while (await reader.ReadLineAsync() is { } line)
+        {
+            if (!line.StartsWith("data: ", StringComparison.Ordinal)) continue;
+            if (line == "data: [DONE]") return text.ToString();
+            text.Append(JsonNode.Parse(line[6..])!["choices"]![0]!["text"]!.GetValue<string>());
+        }
+        throw new InvalidOperationException($"the stream for '{prompt}' ended without [DONE]");
+    }
+
+    /// <summary>Opens a raw stream, reads until its first chunk and drops the connection with a reset.</summary>
+    private static async Task LeaveMidStream(int port, string prompt)
+    {
+        using var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await socket.ConnectAsync(IPAddress.Loopback, port).WaitAsync(TimeSpan.FromSeconds(10));
+        var body = $$"""{"prompt": "{{prompt}}", "max_tokens": 100, "temperature": 0.7, "seed": 1, "stream": true}""";
+        await socket.SendAsync(Encoding.UTF8.GetBytes($"POST /v1/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {Encoding.UTF8.GetByteCount(body)}\r\n\r\n{body}"));
+        var received = new StringBuilder();
+        var buffer = new byte[256];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
+        while (!received.ToString().Contains("data: ", StringComparison.Ordinal))
+        {
+            int n = await socket.ReceiveAsync(buffer, timeout.Token);
+            if (n == 0) throw new InvalidOperationException("the server closed the connection before streaming");
+            received.Append(Encoding.UTF8.GetString(buffer, 0, n));
+        }
+        socket.LingerState = new System.Net.Sockets.LingerOption(true, 0);
+        socket.Close();
+    }
+
+    [Fact]
+    public async Task FiftyStreamingClientsSomeLeavingLoseNoRequestAndLeakNoTensor()
+    {
+        await using var s = new Served(new ServerOptions());
+        var direct = new Generator(s.Model, s.Tokenizer);
+        string Prompt(int i) => $"dog number {i}";
+        async Task<double> Live()
+        {
+            using var scrape = await s.Http.GetAsync("metrics");
+            return Parse(await scrape.Content.ReadAsStringAsync())["deepen_worker_live_tensors"];
+        }
+        await ReadStream(s.Http, "warm up");                                                         // lazily made state, if any
+        double before = await Live();
+
+        var leaving = new HashSet<int> { 3, 9, 14, 20, 27, 33, 38, 44, 49 };
+        var streams = Enumerable.Range(0, 50).Select(i => leaving.Contains(i) ? LeaveMidStream(s.Server.Port, Prompt(i)).ContinueWith(t => { t.GetAwaiter().GetResult(); return (string?)null; })
+                                                                              : ReadStream(s.Http, Prompt(i)).ContinueWith(t => (string?)t.GetAwaiter().GetResult())).ToList();
+        var texts = await Task.WhenAll(streams);
+        for (int i = 0; i < 50; i++)
+        {
+            if (leaving.Contains(i)) continue;
+            var want = direct.Generate([Prompt(i)], new GenerationOptions { MaxNewTokens = 12, Depth = Depth })[0].Text;
+            Assert.Equal(want, texts[i]);                                                            // every staying client got its own full answer
+        }
+        for (int wait = 0; wait < 200 && s.Server.Metrics.Count(ServerMetrics.ClientClosed) < leaving.Count; wait++) await Task.Delay(100);
+        Assert.Equal(leaving.Count, s.Server.Metrics.Count(ServerMetrics.ClientClosed));             // every leaver noticed and stopped
+        Assert.Equal(50 - leaving.Count + 1, s.Server.Metrics.Count(200));                            // the stayers and the warm-up
+        Assert.Equal(before, await Live());                                                          // no tensor outlives its request
+    }
 }
