@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -72,7 +73,7 @@ public sealed class GradientAllReducer : IDisposable
                 else slice.zero_();
             }
             Reduce(b.Flat);
-            b.Flat.div_(_collective.WorldSize);
+            using (var world = _collective.WorldSize.ToScalar()) b.Flat.div_(world);   // held past the call (Torch/Scalars)
             for (int i = 0; i < b.Parameters.Length; i++)
                 if (b.Parameters[i].grad is { } g)
                     g.copy_(b.Flat.narrow(0, b.Offsets[i], b.Parameters[i].numel()).view(g.shape));
