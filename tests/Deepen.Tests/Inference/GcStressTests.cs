@@ -35,21 +35,7 @@ public sealed class GcStressTests(ITestOutputHelper output)
 
         var expected = Enumerable.Range(0, Rounds).Select(Run).ToList();
 
-        using var stop = new CancellationTokenSource();
-        long collections = 0;
-        var pressure = new Thread(() =>
-        {
-            var keep = new List<byte[]>();
-            while (!stop.IsCancellationRequested)
-            {
-                keep.Add(new byte[64 * 1024]);
-                if (keep.Count > 64) keep.Clear();
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-                Interlocked.Increment(ref collections);
-            }
-        }) { IsBackground = true, Name = "gc-pressure" };
-        pressure.Start();
+        var pressure = new GcPressure();
         var failures = new List<string>();
         long tokens = 0;
         var clock = Stopwatch.StartNew();
@@ -67,13 +53,9 @@ public sealed class GcStressTests(ITestOutputHelper output)
                 catch (Exception e) { failures.Add($"round {round}: {e.GetType().Name}: {e.Message}"); if (failures.Count == 1) output.WriteLine(e.ToString()); }
             }
         }
-        finally
-        {
-            stop.Cancel();
-            pressure.Join();
-        }
-        output.WriteLine($"{Rounds} rounds × {prompts.Length} rows: {tokens} tokens in {clock.Elapsed.TotalSeconds:F1} s under {Interlocked.Read(ref collections)} forced collections; {failures.Count} failures");
-        Assert.True(Interlocked.Read(ref collections) > Rounds, "the pressure thread barely ran");
+        finally { pressure.Dispose(); }
+        output.WriteLine($"{Rounds} rounds × {prompts.Length} rows: {tokens} tokens in {clock.Elapsed.TotalSeconds:F1} s under {pressure.Collections} forced collections; {failures.Count} failures");
+        Assert.True(pressure.Collections > Rounds, "the pressure thread barely ran");
         Assert.Empty(failures);
     }
 }

@@ -41,31 +41,13 @@ public sealed class TrainStepGcStressTests(ITestOutputHelper output)
     public void TrainingUnderForcedCollectionsNeverFailsAndGivesTheSameWeights()
     {
         var expected = Train();
-        using var stop = new CancellationTokenSource();
-        long collections = 0;
-        var pressure = new Thread(() =>
-        {
-            var keep = new List<byte[]>();
-            while (!stop.IsCancellationRequested)
-            {
-                keep.Add(new byte[64 * 1024]);
-                if (keep.Count > 64) keep.Clear();
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-                Interlocked.Increment(ref collections);
-            }
-        }) { IsBackground = true, Name = "gc-pressure" };
-        pressure.Start();
+        var pressure = new GcPressure();
         var clock = Stopwatch.StartNew();
         Dictionary<string, Tensor> got;
         try { got = Train(); }
-        finally
-        {
-            stop.Cancel();
-            pressure.Join();
-        }
-        output.WriteLine($"{Steps} steps (2 micro-batches each) in {clock.Elapsed.TotalSeconds:F1} s under {Interlocked.Read(ref collections)} forced collections");
-        Assert.True(Interlocked.Read(ref collections) > Steps, "the pressure thread barely ran");
+        finally { pressure.Dispose(); }
+        output.WriteLine($"{Steps} steps (2 micro-batches each) in {clock.Elapsed.TotalSeconds:F1} s under {pressure.Collections} forced collections");
+        Assert.True(pressure.Collections > Steps, "the pressure thread barely ran");
         foreach (var (name, w) in expected) Assert.True(w.Same(got[name]), $"{name} differs");
     }
 }
