@@ -35,9 +35,10 @@ public static class DemoCommand
             bool q = parse.GetValue(quick);
             long s = parse.GetValue(seed);
             var demoTask = DemoTask.Parse(parse.GetValue(task)!);
+            var evalSplit = Enum.Parse<Deepen.Data.ChainSplit>(parse.GetValue(split)!, ignoreCase: true);
             var model = parse.GetValue(baseModel) ?? FindBaseModel(demoTask);
             using var interrupt = new GracefulInterrupt(Console.Error.WriteLine);
-            var name = (q ? "runs/demo-quick" : "runs/demo") + (demoTask != DemoTask.Chains ? $"-{demoTask.Name}" : "") + (s != 0 ? $"-seed{s}" : "") + (parse.GetValue(split) == "validation" ? "-validation" : "");
+            var name = (q ? "runs/demo-quick" : "runs/demo") + (demoTask != DemoTask.Chains ? $"-{demoTask.Name}" : "") + (s != 0 ? $"-seed{s}" : "") + (evalSplit == Deepen.Data.ChainSplit.Validation ? "-validation" : "");
             var outDir = Path.GetFullPath(parse.GetValue(output) ?? name);
             var options = q ? DemoOptions.QuickRun(model, outDir, demoTask) : DemoOptions.Full(model, outDir, demoTask);
             var report = ConsoleProgress.Run((log, progress) => DemoRecipe.Run(options with
@@ -46,7 +47,7 @@ public static class DemoCommand
                 AdapterInit = Enum.Parse<AdapterInit>(parse.GetValue(adapter)!, ignoreCase: true),
                 LossOn = ConfigWords.Parse<LossTokens>("loss_on", parse.GetValue(lossOn)!),
                 Threads = parse.GetValue(threads),
-                EvalSplit = Enum.Parse<Deepen.Data.ChainSplit>(parse.GetValue(split)!, ignoreCase: true),
+                EvalSplit = evalSplit,
                 Steps = parse.GetValue(steps) ?? options.Steps,
                 Log = log,
                 Progress = progress,

@@ -54,9 +54,11 @@ internal sealed class RequestUsage
     public int PromptTokens, NewTokens;
     public long Recurrences;
 
+    public void Add(GeneratedToken t) { NewTokens++; Recurrences += t.Depth; }
+
     public void Add(IEnumerable<GeneratedToken> tokens)
     {
-        foreach (var t in tokens) { NewTokens++; Recurrences += t.Depth; }
+        foreach (var t in tokens) Add(t);
     }
 }
 
@@ -410,7 +412,7 @@ public sealed class OpenAiServer : IAsyncDisposable
                 metrics.Rows(rows = prompts.Count);
                 foreach (var t in generator.Stream(prompts.Select(p => (IReadOnlyList<int>)p).ToList(), genOptions, token))
                 {
-                    usage.Add([t]);
+                    usage.Add(t);
                     if (t.Text.Length > 0 || t.Finish is null) channel.Writer.TryWrite(chunk(t.Row, t.Text, null));
                     if (t.Finish is not null) channel.Writer.TryWrite(chunk(t.Row, "", t.Finish));
                 }

@@ -57,4 +57,13 @@ public sealed class AnswerLossMask
         }
         return (tensor(y, [rows, width], ScalarType.Int64, labels.device), counted);
     }
+
+    /// <summary>The positions (N,) int64 of the kept labels in the flattened (B·T) batch, and those labels (N,): what the
+    /// loss needs, so that the head runs on the answer positions alone (see <see cref="Modeling.RecurrenceOptions.Rows"/>).</summary>
+    public static (Tensor Rows, Tensor Labels) KeptRows(Tensor masked)
+    {
+        var flat = masked.reshape(-1);                                                 // (B·T,)
+        var rows = flat.ne(Ignore).nonzero().squeeze(1);                               // (N,)
+        return (rows, flat.index_select(0, rows));
+    }
 }

@@ -19,9 +19,11 @@ public static class GradientClipping
         using var noGrad = no_grad();
         var grads = parameters.Select(p => p.grad).OfType<Tensor>().ToList();
         if (grads.Count == 0) return 0.0;
-        var norms = stack(grads.Select(g => linalg.vector_norm(g.to_type(ScalarType.Float32))).ToList());   // (n,)
-        var total = linalg.vector_norm(norms);                                                              // ()
-        var coef = total.PlusNumber(1e-6).reciprocal().Times(maxNorm).AtMost(1.0);   // maxNorm / (total + 1e-6), as TorchSharp computes it                                               // ()
+        // Tensor.norm(p) passes p as a plain float; linalg.vector_norm(ord) builds a temporary Scalar for it, which a
+        // collection on another thread can free mid-call (Torch/Scalars.cs; TrainStepGcStressTests caught it here).
+        var norms = stack(grads.Select(g => g.to_type(ScalarType.Float32).norm(2f)).ToList());   // (n,)
+        var total = norms.norm(2f);                                                               // ()
+        var coef = total.PlusNumber(1e-6).reciprocal().Times(maxNorm).AtMost(1.0);   // maxNorm / (total + 1e-6), as TorchSharp computes it; ()
         foreach (var g in grads) g.mul_(coef.to_type(g.dtype));
         return total.item<float>();
     }

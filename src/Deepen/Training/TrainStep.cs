@@ -27,17 +27,12 @@ public static class TrainStep
         Tensor loss;
         if (answers == 0)
             loss = model.Logits(inputs, draw, noise, shard).sum().Times(0.0);                             // no answer in view: no signal, not NaN
-        else if (answers > 0)
-        {
-            // only the answer positions' logits: the head and its softmax over the vocabulary run on N rows, not B·T
-            var rows = kept.reshape(-1).ne(AnswerLossMask.Ignore).nonzero().squeeze(1);             // (N,)
-            var logits = model.Logits(inputs, draw, noise, shard, rows);                            // (N, V)
-            loss = nn.functional.cross_entropy(logits.to_type(ScalarType.Float32), kept.reshape(-1).index_select(0, rows));
-        }
         else
         {
-            var logits = model.Logits(inputs, draw, noise, shard);                                   // (B, T, V)
-            loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]).to_type(ScalarType.Float32), kept.reshape(-1));
+            // with a mask, only the answer positions' logits: the head and its softmax run on N rows, not B·T
+            var (rows, target) = mask is null ? (null, kept.reshape(-1)) : AnswerLossMask.KeptRows(kept);  // (N,) ×2, or (B·T,)
+            var logits = model.Logits(inputs, draw, noise, shard, rows);                                  // (N, V) or (B, T, V)
+            loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]).to_type(ScalarType.Float32), target);
         }
         afterForward?.Invoke();
         loss.DividedBy(accumulation).backward();

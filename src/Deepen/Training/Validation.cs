@@ -46,9 +46,8 @@ public static class Validation
                     using var gen = new Generator((ulong)(seed * 7919 + done));
                     var (labels, counted) = mask?.Apply(b.Inputs, b.Labels) ?? (b.Labels, b.Labels.numel());   // (B, T)
                     if (mask is not null && counted == 0) { done++; continue; }
-                    var answerRows = mask is null ? null : labels.reshape(-1).ne(AnswerLossMask.Ignore).nonzero().squeeze(1);   // (N,): the answers alone
+                    var (answerRows, kept) = mask is null ? (null, labels.reshape(-1)) : AnswerLossMask.KeptRows(labels);  // the answers alone: (N,) ×2
                     var logits = model.Logits(b.Inputs, new RecurrenceDraw(r, 0), gen, rows: answerRows);                  // (B, T, V) or (N, V)
-                    var kept = answerRows is null ? labels.reshape(-1) : labels.reshape(-1).index_select(0, answerRows);
                     var loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[^1]).to_type(ScalarType.Float32), kept, reduction: nn.Reduction.Sum);
                     sum += loss.item<float>();
                     tokens += counted;
