@@ -14,15 +14,20 @@ public static class ServeCommand
         var host = new Option<string>("--host") { Description = "Address to bind; loopback by default. 0.0.0.0 exposes the server to the network.", DefaultValueFactory = _ => "127.0.0.1" };
         var template = new Option<string?>("--chat-template") { Description = "Override the chat format: llama3, zephyr or plain." };
         var queue = new Option<int>("--queue") { Description = "Requests that may wait at once; more get HTTP 503.", DefaultValueFactory = _ => 256 };
+        var maxBatch = new Option<int>("--max-batch") { Description = "Rows decoded together at most (continuous batching; 1 = one request at a time).", DefaultValueFactory = _ => 16 };
+        var prefillBudget = new Option<int>("--prefill-tokens") { Description = "Prompt tokens admitted into the running batch between two decode steps.", DefaultValueFactory = _ => 512 };
         var logRequests = new Option<bool>("--log-requests") { Description = "Log one line per request: id, route, status, prompt tokens, new tokens, recurrences per token, milliseconds." };
         var cmd = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (/v1/models, /v1/completions, /v1/chat/completions) with Prometheus metrics at /metrics.")
-            { port, host, template, queue, logRequests };
+            { port, host, template, queue, maxBatch, prefillBudget, logRequests };
         flags.AddTo(cmd, withGeneration: false);
         cmd.Handle(parse =>
         {
             var templateName = parse.GetValue(template);
             var chat = templateName is null ? null : ChatFormat.Named(templateName);
             if (parse.GetValue(port) is < 0 or > 65535) throw new DeepenException($"--port {parse.GetValue(port)}: expected 0..65535.");
+            if (parse.GetValue(queue) < 1) throw new DeepenException($"--queue {parse.GetValue(queue)}: expected a positive integer.");
+            if (parse.GetValue(maxBatch) < 1) throw new DeepenException($"--max-batch {parse.GetValue(maxBatch)}: expected a positive integer.");
+            if (parse.GetValue(prefillBudget) < 1) throw new DeepenException($"--prefill-tokens {parse.GetValue(prefillBudget)}: expected a positive integer.");
             var (model, tokenizer) = flags.Load(parse);
             using var _m = model;
             using var _t = tokenizer;
@@ -34,6 +39,8 @@ public static class ServeCommand
                 Cache = flags.Cache(parse),
                 Chat = chat,
                 QueueCapacity = parse.GetValue(queue),
+                MaxBatch = parse.GetValue(maxBatch),
+                PrefillTokensPerStep = parse.GetValue(prefillBudget),
                 TruncatePrompts = parse.GetValue(flags.Truncate),
                 LogRequests = parse.GetValue(logRequests),
             };

@@ -76,15 +76,13 @@ public sealed class Generator(InferenceModel model, TextTokenizer? tokenizer = n
         var leftPad = rows.Select(r => longest - r.Length).ToArray();
         var eos = EndIds(options);
         int fill = Tokenizer?.PadId ?? eos.FirstOrDefault();
-        var history = rows.Select(r => new List<int>(r)).ToArray();
-        var streams = rows.Select(_ => new TextStream(Tokenizer, options.StopStrings)).ToArray();
-        var count = new int[batch];
-        var finished = new bool[batch];
-        int? allowedVocab = Tokenizer is { } tk && tk.VocabSize < Model.VocabSize ? tk.VocabSize : null;
+        var states = rows.Select(r => new SequenceState(r, options, Tokenizer, eos, Model.ContextLength)).ToArray();
+        var history = states.Select(st => st.History).ToArray();
+        int? allowedVocab = AllowedVocab;
 
-        long seed = options.Seed ?? Random.Shared.NextInt64();
-        using var noise = new TorchGenerator(unchecked((ulong)seed));
-        using var draws = new TorchGenerator(unchecked((ulong)seed * 0x9E3779B97F4A7C15UL + 1));
+        var (noiseGenerator, drawsGenerator) = SeededGenerators(options.Seed);
+        using var noise = noiseGenerator;
+        using var draws = drawsGenerator;
         using var cache = options.UseCache ? Model.NewCache(batch, leftPad, longest + options.MaxNewTokens, options.Depth, options.Cache) : null;
 
         long[] input = Pad(rows, longest, fill);   // (B, T) row-major: the prompts first, then one token per row
@@ -127,37 +125,27 @@ public sealed class Generator(InferenceModel model, TextTokenizer? tokenizer = n
                 IReadOnlyList<TokenLogProb>[]? top = options.TopLogProbs > 0 ? TopAlternatives(logp, options.TopLogProbs) : null;
 
                 for (int b = 0; b < batch; b++)
-                {
-                    if (finished[b]) continue;
-                    int id = (int)next[b];
-                    history[b].Add(id);
-                    count[b]++;
-                    FinishReason? finish = null;
-                    string text;
-                    if (options.StopAtEos && eos.Contains(id)) { finish = FinishReason.Eos; text = streams[b].Flush(); }
-                    else
-                    {
-                        text = streams[b].Push(id);
-                        if (streams[b].Stopped) finish = FinishReason.Stop;
-                        else if (count[b] >= options.MaxNewTokens || rows[b].Length + count[b] >= Model.ContextLength)
-                        {
-                            finish = FinishReason.Length;
-                            text += streams[b].Flush();
-                        }
-                    }
-                    finished[b] = finish is not null;
-                    events.Add(new GeneratedToken(b, count[b] - 1, id, text, output.Depth[b], chosen[b]) { TopLogProbs = top?[b], Finish = finish });
-                }
-                input = next.Select((id, b) => finished[b] ? fill : id).ToArray();
+                    if (!states[b].Finished) events.Add(states[b].Accept(b, (int)next[b], output.Depth[b], chosen[b], top?[b]));
+                input = next.Select((id, b) => states[b].Finished ? fill : id).ToArray();
                 inputLength = 1;
             }
             foreach (var e in events) yield return e;
-            if (finished.All(f => f)) yield break;
+            if (states.All(st => st.Finished)) yield break;
         }
     }
 
     /// <summary>Checks the prompts against the vocabulary and the context; truncates from the left when asked.</summary>
-    private int[][] PreparePrompts(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options)
+    /// <summary>Ids the tokenizer can decode, when the LM head has more rows (padded vocabularies); null: all.</summary>
+    internal int? AllowedVocab => Tokenizer is { } tk && tk.VocabSize < Model.VocabSize ? tk.VocabSize : null;
+
+    /// <summary>A generation's two generators: the initial-state noise and the sampling draws, both from <paramref name="seed"/> (null: a random one).</summary>
+    internal static (TorchGenerator Noise, TorchGenerator Draws) SeededGenerators(long? seed)
+    {
+        long s = seed ?? Random.Shared.NextInt64();
+        return (new TorchGenerator(unchecked((ulong)s)), new TorchGenerator(unchecked((ulong)s * 0x9E3779B97F4A7C15UL + 1)));
+    }
+
+    internal int[][] PreparePrompts(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options)
     {
         int context = Model.ContextLength;
         var rows = new int[prompts.Count][];
@@ -182,7 +170,7 @@ public sealed class Generator(InferenceModel model, TextTokenizer? tokenizer = n
         return rows;
     }
 
-    private HashSet<int> EndIds(GenerationOptions options)
+    internal HashSet<int> EndIds(GenerationOptions options)
     {
         var ids = new HashSet<int>(Model.EosTokenIds);
         if (Tokenizer?.EosId is int e) ids.Add(e);
@@ -201,7 +189,7 @@ public sealed class Generator(InferenceModel model, TextTokenizer? tokenizer = n
         return flat;
     }
 
-    private static IReadOnlyList<PromptTokenScore>[] ScorePrompts(Tensor logits, int[][] rows, int[] leftPad, int topN)
+    internal static IReadOnlyList<PromptTokenScore>[] ScorePrompts(Tensor logits, int[][] rows, int[] leftPad, int topN)
     {
         var logp = logits.to_type(ScalarType.Float32).log_softmax(-1);                  // (B, T, V)
         var result = new IReadOnlyList<PromptTokenScore>[rows.Length];
@@ -222,7 +210,7 @@ public sealed class Generator(InferenceModel model, TextTokenizer? tokenizer = n
         return result;
     }
 
-    private static IReadOnlyList<TokenLogProb>[] TopAlternatives(Tensor logp, int n)
+    internal static IReadOnlyList<TokenLogProb>[] TopAlternatives(Tensor logp, int n)
     {
         var (values, indices) = logp.topk(Math.Min(n, (int)logp.shape[^1]), dim: -1);   // (N, n) ×2
         var v = values.cpu().data<float>().ToArray();

@@ -13,6 +13,14 @@ namespace Deepen.Inference;
 public sealed record StepOutput(Tensor Logits, int[] Depth);
 
 /// <summary>
+/// Per-row settings of a batched step (continuous batching): each row's own recurrence and its own generator for
+/// the initial-state noise, so a row's step is the step it would run alone. Plain models ignore them.
+/// </summary>
+/// <param name="Recurrence">Iterations for each row (with an adaptive exit: each row's maximum).</param>
+/// <param name="Noise">Each row's noise generator (null: the default generator).</param>
+public sealed record RowSettings(int[] Recurrence, TorchGenerator?[] Noise);
+
+/// <summary>
 /// A causal language model as generation sees it: a plain model (<see cref="LlamaModel"/>) or a recurrent one
 /// (<see cref="RecurrentModel"/>), stepped with a <see cref="KvCache"/>. <see cref="Forward"/> is the model's own
 /// non-cached forward over whole sequences.
@@ -62,9 +70,10 @@ public abstract class InferenceModel : IDisposable
     /// <summary>
     /// Runs <paramref name="ids"/> (B, T) as the next T positions of every row, reading and extending
     /// <paramref name="cache"/>. <paramref name="noise"/> draws the new tokens' initial states (recurrent models,
-    /// <see cref="StateInit.Random"/>). Call inside <c>no_grad</c> and a dispose scope.
+    /// <see cref="StateInit.Random"/>). <paramref name="rows"/>, when given, overrides the recurrence and the noise row
+    /// by row. Call inside <c>no_grad</c> and a dispose scope.
     /// </summary>
-    public abstract StepOutput Step(Tensor ids, KvCache cache, DepthOptions depth, TorchGenerator? noise, bool allLogits = false);
+    public abstract StepOutput Step(Tensor ids, KvCache cache, DepthOptions depth, TorchGenerator? noise, bool allLogits = false, RowSettings? rows = null);
 
     /// <summary>The model's own non-cached forward: ids (B, T) → logits (B, T, V) at a fixed depth.</summary>
     public abstract Tensor Forward(Tensor ids, DepthOptions depth, TorchGenerator? noise);
@@ -114,7 +123,7 @@ internal sealed class PlainInferenceModel(LlamaModel model, string name, bool ow
     public override KvCache NewCache(int batch, IReadOnlyList<int>? leftPad, long capacity, DepthOptions depth, KvCacheOptions? options = null) =>
         new(batch, leftPad, coreIterations: 1, coreLayers: 0, capacity, options);
 
-    public override StepOutput Step(Tensor ids, KvCache cache, DepthOptions depth, TorchGenerator? noise, bool allLogits = false)
+    public override StepOutput Step(Tensor ids, KvCache cache, DepthOptions depth, TorchGenerator? noise, bool allLogits = false, RowSettings? rows = null)
     {
         var c = model.Config;
         var step = WithRope(cache.Begin(ids.shape[1], ids.device), model.Rope, DType);
@@ -147,10 +156,13 @@ internal sealed class RecurrentInferenceModel(RecurrentModel model, string name,
     public override KvCache NewCache(int batch, IReadOnlyList<int>? leftPad, long capacity, DepthOptions depth, KvCacheOptions? options = null) =>
         new(batch, leftPad, ResolveRecurrence(depth), Config.CoreLayers, capacity, options);
 
-    public override StepOutput Step(Tensor ids, KvCache cache, DepthOptions depth, TorchGenerator? noise, bool allLogits = false)
+    public override StepOutput Step(Tensor ids, KvCache cache, DepthOptions depth, TorchGenerator? noise, bool allLogits = false, RowSettings? rows = null)
     {
         depth.Validate();
-        int maxR = ResolveRecurrence(depth);
+        int batch = (int)ids.shape[0];
+        if (rows is not null && (rows.Recurrence.Length != batch || rows.Noise.Length != batch || rows.Recurrence.Any(r => r < 1)))
+            throw new ArgumentException($"row settings for {rows.Recurrence.Length} rows (recurrences ≥ 1 expected) and {rows.Noise.Length} generators; the step has {batch} rows.", nameof(rows));
+        int maxR = rows?.Recurrence.Max() ?? ResolveRecurrence(depth);
         var t = model.transformer;
         var block = Config.Block;
         var step = WithRope(cache.Begin(ids.shape[1], ids.device), model.Rope, DType);
@@ -160,18 +172,27 @@ internal sealed class RecurrentInferenceModel(RecurrentModel model, string name,
         for (int i = 0; i < Config.PreludeLayers; i++)
             x = CachedLayers.Block(t.prelude[i], block, x, step, new KvKey(CacheStage.Prelude, 0, i));
         var e = x;                                                                       // (B, T, d)
-        var s = model.InitialState(e, new RecurrenceOptions(maxR, State: depth.InitialState, Generator: noise));
+        var s = rows is null
+            ? model.InitialState(e, new RecurrenceOptions(maxR, State: depth.InitialState, Generator: noise))
+            : cat(Enumerable.Range(0, batch).Select(b =>                                 // each row's noise from its own generator, as alone
+                model.InitialState(e.narrow(0, b, 1), new RecurrenceOptions(maxR, State: depth.InitialState, Generator: rows.Noise[b]))).ToList(), 0);
 
-        int batch = (int)ids.shape[0];
-        var rowDepth = Enumerable.Repeat(maxR, batch).ToArray();
+        var rowDepth = rows?.Recurrence.ToArray() ?? Enumerable.Repeat(maxR, batch).ToArray();
+        bool mixedDepth = rowDepth.Any(r => r != maxR);
         var exit = depth.Exit;
-        Tensor? active = exit is null ? null : ones(batch, dtype: ScalarType.Bool, device: ids.device);   // (B,)
+        Tensor? active = exit is null && !mixedDepth ? null : ones(batch, dtype: ScalarType.Bool, device: ids.device);   // (B,)
         Tensor? logits = null, previous = null;
         for (int it = 0; it < maxR; it++)
         {
             // Each iteration in its own dispose scope: at r = 16 a batch's per-iteration activations would
             // otherwise all live until the step ends. What the next iteration needs is moved out.
             using var iteration = NewDisposeScope();
+            if (mixedDepth)   // rows past their own recurrence stop as an adaptive exit stops them
+            {
+                int at = it;
+                var within = tensor(rowDepth.Select(r => r > at).ToArray(), device: ids.device);   // (B,)
+                active = active!.logical_and(within).MoveToOuterDisposeScope();
+            }
             cache.ActiveRows = active;
             var h = t.adapter.forward(cat([s, e], -1));                                   // (B, T, 2d) → (B, T, d)
             for (int j = 0; j < Config.CoreLayers; j++)
@@ -179,6 +200,7 @@ internal sealed class RecurrentInferenceModel(RecurrentModel model, string name,
             if (active is null) { s = h.MoveToOuterDisposeScope(); continue; }
 
             var next = where(active.view(-1, 1, 1), h, s);                               // stopped rows keep their state
+            if (exit is null) { s = next.MoveToOuterDisposeScope(); continue; }
             Tensor change;                                                               // (B,) at the last position
             if (exit!.Kind == ExitKind.Kl)
             {

@@ -65,8 +65,9 @@ public sealed class KvCache : IDisposable
     }
 
     private readonly Dictionary<KvKey, Entry> entries = [];
-    private readonly int[] leftPad;
-    private readonly int coreEntries, coreLayers;
+    private int[] leftPad;
+    private int coreEntries;
+    private readonly int coreLayers;
     private readonly KvKey?[] latest;   // per core layer: the entry written last this step (its keys/values are read back from the buffer)
     private long capacity;
     private long stepLength = -1;
@@ -96,7 +97,7 @@ public sealed class KvCache : IDisposable
     }
 
     /// <summary>Rows.</summary>
-    public int Batch { get; }
+    public int Batch { get; private set; }
 
     /// <summary>Positions cached so far (padding included), the same for every row.</summary>
     public long Length { get; private set; }
@@ -111,8 +112,9 @@ public sealed class KvCache : IDisposable
     public KvCacheOptions Options { get; }
 
     /// <summary>
-    /// During an adaptive step: (B,) bool, true for rows still iterating. A row that has stopped keeps writing its
-    /// last iteration's keys and values into every later core entry, so later tokens see its final state there.
+    /// During an adaptive step: (B,) bool, true for rows still iterating. A row that has stopped writes its last
+    /// iteration's keys and values into every later core entry it had not reached, and leaves an entry it already
+    /// wrote this step (the memory-saving mode) as it was, so the cache holds what the row alone would have left.
     /// </summary>
     public Tensor? ActiveRows { get; set; }
 
@@ -160,9 +162,13 @@ public sealed class KvCache : IDisposable
         if (stepLength < 0) throw new InvalidOperationException("KvCache.Attend outside a step.");
         if (key.Stage == CacheStage.Core)
         {
-            if (ActiveRows is not null && latest[key.Layer] is { } last)
+            // A stopped row writes what it would hold had it run alone: an entry it already wrote this step (the
+            // memory-saving mode wrapping round) keeps that; an entry it never reached gets its last keys and values.
+            var target = EntryKey(key);
+            KvKey? source = entries.TryGetValue(target, out var existing) && existing.WrittenThisStep ? target : latest[key.Layer];
+            if (ActiveRows is not null && source is { } from)
             {
-                var (lk, lv) = StepSlice(last);
+                var (lk, lv) = StepSlice(from);
                 var keep = ActiveRows.view(-1, 1, 1, 1);                                           // (B, 1, 1, 1)
                 k = where(keep, k, lk);
                 v = where(keep, v, lv);
@@ -240,6 +246,110 @@ public sealed class KvCache : IDisposable
         using (no_grad()) grown.narrow(2, 0, Length).copy_(old.narrow(2, 0, Length));
         old.Dispose();
         return grown;
+    }
+
+    /// <summary>
+    /// Gives the core <paramref name="iterations"/> entries per layer (capped by <see cref="KvCacheOptions.KeepIterations"/>)
+    /// when it has fewer: each new entry starts as a copy of the layer's last one, which is what every row that ran
+    /// fewer iterations has written there (<see cref="Commit"/>). Continuous batching calls it when a row with a
+    /// deeper recurrence joins.
+    /// </summary>
+    public void GrowCoreEntries(int iterations)
+    {
+        ThrowIfInStep(nameof(GrowCoreEntries));
+        int wanted = Math.Min(Options.KeepIterations ?? iterations, iterations);
+        if (wanted <= coreEntries) return;
+        for (int layer = 0; layer < coreLayers; layer++)
+        {
+            if (!entries.TryGetValue(new KvKey(CacheStage.Core, coreEntries - 1, layer), out var last)) continue;
+            for (int it = coreEntries; it < wanted; it++)
+                entries[new KvKey(CacheStage.Core, it, layer)] = new Entry
+                {
+                    K = last.K.clone().DetachFromDisposeScope(), V = last.V.clone().DetachFromDisposeScope(),
+                };
+        }
+        coreEntries = wanted;
+    }
+
+    /// <summary>
+    /// Appends <paramref name="other"/>'s rows after this cache's rows (continuous batching: a prefilled request
+    /// joins the running batch). Both must hold the same entries (give them the same core entries first, with
+    /// <see cref="GrowCoreEntries"/>). Rows stay right-aligned: the shorter side gains left padding, so every row's
+    /// rotary positions and visible keys are unchanged. <paramref name="other"/> is left as it was.
+    /// </summary>
+    /// <exception cref="ArgumentException">The caches hold different entries or shapes.</exception>
+    public void Append(KvCache other)
+    {
+        ThrowIfInStep(nameof(Append));
+        other.ThrowIfInStep(nameof(Append));
+        if (other.coreEntries != coreEntries || other.coreLayers != coreLayers || !other.entries.Keys.ToHashSet().SetEquals(entries.Keys))
+            throw new ArgumentException($"KvCache.Append: the caches hold different entries ({entries.Count} with {coreEntries} core iterations, {other.entries.Count} with {other.coreEntries}).", nameof(other));
+        long length = Math.Max(Length, other.Length);
+        long shiftThis = length - Length, shiftOther = length - other.Length;
+        capacity = Math.Max(Math.Max(capacity, other.capacity), length);
+        using var scope = NewDisposeScope();
+        foreach (var (key, e) in entries)
+        {
+            var o = other.entries[key];
+            e.K = Join(e.K, Length, shiftThis, o.K, other.Length, shiftOther);
+            e.V = Join(e.V, Length, shiftThis, o.V, other.Length, shiftOther);
+        }
+        leftPad = [.. leftPad.Select(p => p + (int)shiftThis), .. other.leftPad.Select(p => p + (int)shiftOther)];
+        Batch += other.Batch;
+        Length = length;
+    }
+
+    /// <summary>
+    /// Keeps only <paramref name="rows"/> (ascending indices; continuous batching: finished requests leave), and
+    /// drops the leading positions that are padding in every remaining row.
+    /// </summary>
+    public void KeepRows(IReadOnlyList<int> rows)
+    {
+        ThrowIfInStep(nameof(KeepRows));
+        if (rows.Count == 0) throw new ArgumentException("KvCache.KeepRows: at least one row must stay.", nameof(rows));
+        if (rows.Any(r => r < 0 || r >= Batch)) throw new ArgumentOutOfRangeException(nameof(rows), $"row indices must lie in [0, {Batch}).");
+        var pads = rows.Select(r => leftPad[r]).ToArray();
+        int trim = pads.Min();
+        using (var scope = NewDisposeScope())
+        {
+            Tensor? index = null;
+            foreach (var e in entries.Values)
+            {
+                index ??= tensor(rows.Select(r => (long)r).ToArray(), device: e.K.device);   // (B',)
+                e.K = Select(e.K, index, trim);
+                e.V = Select(e.V, index, trim);
+            }
+        }
+        leftPad = pads.Select(p => p - trim).ToArray();
+        Batch = rows.Count;
+        Length -= trim;
+    }
+
+    private Tensor Select(Tensor buffer, Tensor index, int trim)
+    {
+        var kept = zeros([index.shape[0], buffer.shape[1], capacity, buffer.shape[3]], buffer.dtype, buffer.device).DetachFromDisposeScope();
+        using (no_grad()) kept.narrow(2, 0, Length - trim).copy_(buffer.index_select(0, index).narrow(2, trim, Length - trim));
+        buffer.Dispose();
+        return kept;
+    }
+
+    private Tensor Join(Tensor a, long lengthA, long shiftA, Tensor b, long lengthB, long shiftB)
+    {
+        long rowsA = a.shape[0], rowsB = b.shape[0];
+        var joined = zeros([rowsA + rowsB, a.shape[1], capacity, a.shape[3]], a.dtype, a.device).DetachFromDisposeScope();   // (B+B', Hkv, cap, hd)
+        using (no_grad())
+        {
+            if (lengthA > 0) joined.narrow(0, 0, rowsA).narrow(2, shiftA, lengthA).copy_(a.narrow(2, 0, lengthA));
+            if (lengthB > 0) joined.narrow(0, rowsA, rowsB).narrow(2, shiftB, lengthB).copy_(b.narrow(2, 0, lengthB));
+        }
+        a.Dispose();
+        return joined;
+    }
+
+    private void ThrowIfInStep(string what)
+    {
+        ObjectDisposedException.ThrowIf(disposed, this);
+        if (stepLength >= 0) throw new InvalidOperationException($"KvCache.{what} during a step.");
     }
 
     /// <summary>Frees the buffers.</summary>

@@ -45,6 +45,12 @@ public sealed record ServerOptions
 
     /// <summary>Seconds a client is asked to wait (<c>Retry-After</c>) when the queue is full and it gets HTTP 503.</summary>
     public int RetryAfterSeconds { get; init; } = 1;
+
+    /// <summary>Rows decoded together at most (continuous batching, <see cref="BatchScheduler"/>); 1 = one request at a time.</summary>
+    public int MaxBatch { get; init; } = 16;
+
+    /// <summary>Prompt tokens admitted into the running batch between two decode steps.</summary>
+    public int PrefillTokensPerStep { get; init; } = 512;
 }
 
 /// <summary>What one request used, filled in by its handler (on the model worker) and read when it ends.</summary>
@@ -67,8 +73,8 @@ internal sealed class RequestUsage
 /// along): <c>GET /v1/models</c>, <c>POST /v1/completions</c> (text or token-id prompts, batches, <c>echo</c> and
 /// <c>logprobs</c> as lm-evaluation-harness's <c>local-completions</c> model uses them, streaming) and
 /// <c>POST /v1/chat/completions</c> (the model's chat format, streaming) and <c>GET /metrics</c> (Prometheus,
-/// <see cref="ServerMetrics"/>). Model work runs one request at a time in
-/// arrival order (<see cref="RequestQueue"/>); malformed requests get HTTP 400 with a JSON error; a client that
+/// <see cref="ServerMetrics"/>). Model work runs on one worker thread that batches
+/// requests continuously in arrival order (<see cref="BatchScheduler"/>); malformed requests get HTTP 400 with a JSON error; a client that
 /// disconnects mid-stream cancels its own generation and nothing else.
 /// </summary>
 public sealed class OpenAiServer : IAsyncDisposable
@@ -79,7 +85,7 @@ public sealed class OpenAiServer : IAsyncDisposable
     private readonly ServerOptions options;
     private readonly ChatFormat chat;
     private readonly IReadOnlyList<int> chatStopIds;
-    private readonly RequestQueue queue;
+    private readonly BatchScheduler queue;
     private readonly ServerMetrics metrics;
     private readonly HttpListener listener = new();
     private readonly CancellationTokenSource stopping = new();
@@ -101,7 +107,9 @@ public sealed class OpenAiServer : IAsyncDisposable
         chat = this.options.Chat ?? ChatFormat.For(tokenizer);
         chatStopIds = chat.StopTokenIds(tokenizer);
         metrics = new ServerMetrics(() => queue!.Waiting);
-        queue = new RequestQueue(this.options.QueueCapacity, () => metrics.LiveTensors(TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount));
+        queue = new BatchScheduler(generator, this.options.QueueCapacity, this.options.MaxBatch, this.options.PrefillTokensPerStep,
+            whenIdle: () => metrics.LiveTensors(TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount),
+            rowsChanged: metrics.Rows);
         Log = log ?? (_ => { });
         if (chat.Notice is not null) Log($"chat: {chat.Notice}");
     }
@@ -301,10 +309,9 @@ public sealed class OpenAiServer : IAsyncDisposable
             });
             return;
         }
-        var body = await RunQueued(context, token =>
+        List<int[]> prompts = [];
+        var body = await Scheduled(() => prompts = Encode(), genOptions, usage, null, completions =>
         {
-            var prompts = Encode();
-            var completions = Generate(prompts, genOptions, usage, token);
             var choices = new JsonArray();
             for (int i = 0; i < completions.Count; i++)
             {
@@ -352,7 +359,7 @@ public sealed class OpenAiServer : IAsyncDisposable
             });
             return;
         }
-        var c = await RunQueued(context, token => Generate(Encode(), genOptions, usage, token)[0]);
+        var c = await Scheduled(Encode, genOptions, usage, null, completions => completions[0]);
         await WriteJson(context.Response, 200, new JsonObject
         {
             ["id"] = id, ["object"] = "chat.completion", ["created"] = Now(), ["model"] = ModelId,
@@ -367,28 +374,17 @@ public sealed class OpenAiServer : IAsyncDisposable
         });
     }
 
-    /// <summary>Generates <paramref name="prompts"/> to completion on the worker, counting the rows being decoded and the usage.</summary>
-    private IReadOnlyList<Completion> Generate(List<int[]> prompts, GenerationOptions genOptions, RequestUsage usage, CancellationToken token)
+    /// <summary>
+    /// Queues a generation on the model worker: <paramref name="prepare"/> (tokenizing) and <paramref name="finish"/>
+    /// (building the answer, which may decode) run there; each token is counted in <paramref name="usage"/>. A full
+    /// queue is HTTP 503.
+    /// </summary>
+    private Task<T> Scheduled<T>(Func<IReadOnlyList<int[]>> prepare, GenerationOptions genOptions, RequestUsage usage,
+        Action<GeneratedToken>? onToken, Func<IReadOnlyList<Completion>, T> finish, CancellationToken cancellation = default)
     {
-        metrics.Rows(prompts.Count);
-        try
-        {
-            var completions = generator.Generate(prompts.Select(p => (IReadOnlyList<int>)p).ToList(), genOptions, token);
-            foreach (var c in completions) usage.Add(c.Tokens);
-            return completions;
-        }
-        finally { metrics.Rows(-prompts.Count); }
-    }
-
-    /// <summary>Runs <paramref name="work"/> on the model worker; a full queue is HTTP 503.</summary>
-    private async Task<T> RunQueued<T>(HttpListenerContext context, Func<CancellationToken, T> work)
-    {
-        T result = default!;
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stopping.Token);
-        var done = queue.TryEnqueue(token => result = work(token), cancel.Token)
-                   ?? throw new BadRequestException($"the server is busy ({options.QueueCapacity} requests waiting); try again later.", status: 503);
-        await done;
-        return result;
+        var token = cancellation.CanBeCanceled ? cancellation : stopping.Token;
+        return queue.TryEnqueue(prepare, genOptions, t => { usage.Add(t); onToken?.Invoke(t); }, finish, token)
+               ?? throw new BadRequestException($"the server is busy ({options.QueueCapacity} requests waiting); try again later.", status: 503);
     }
 
     /// <summary>
@@ -401,32 +397,25 @@ public sealed class OpenAiServer : IAsyncDisposable
     {
         var channel = Channel.CreateUnbounded<JsonObject>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
         using var cancel = CancellationTokenSource.CreateLinkedTokenSource(stopping.Token);
-        var done = queue.TryEnqueue(token =>
-        {
-            int rows = 0;
-            try
+        var done = Scheduled(() =>
             {
                 var (prompts, echoPrompts) = prepare();
                 if (echoPrompts is not null)
                     for (int i = 0; i < echoPrompts.Count; i++) channel.Writer.TryWrite(chunk(i, echoPrompts[i], null));
-                metrics.Rows(rows = prompts.Count);
-                foreach (var t in generator.Stream(prompts.Select(p => (IReadOnlyList<int>)p).ToList(), genOptions, token))
-                {
-                    usage.Add(t);
-                    if (t.Text.Length > 0 || t.Finish is null) channel.Writer.TryWrite(chunk(t.Row, t.Text, null));
-                    if (t.Finish is not null) channel.Writer.TryWrite(chunk(t.Row, "", t.Finish));
-                }
-                if (genOptions.MaxNewTokens == 0)
-                    for (int i = 0; i < prompts.Count; i++) channel.Writer.TryWrite(chunk(i, "", FinishReason.Length));
-                channel.Writer.TryComplete();
-            }
-            catch (Exception e)
+                return prompts;
+            }, genOptions, usage, t =>
             {
-                channel.Writer.TryComplete(e);
-                throw;
-            }
-            finally { metrics.Rows(-rows); }
-        }, cancel.Token) ?? throw new BadRequestException($"the server is busy ({options.QueueCapacity} requests waiting); try again later.", status: 503);
+                if (t.Text.Length > 0 || t.Finish is null) channel.Writer.TryWrite(chunk(t.Row, t.Text, null));
+                if (t.Finish is not null) channel.Writer.TryWrite(chunk(t.Row, "", t.Finish));
+            }, completions =>
+            {
+                if (genOptions.MaxNewTokens == 0)
+                    for (int i = 0; i < completions.Count; i++) channel.Writer.TryWrite(chunk(i, "", FinishReason.Length));
+                channel.Writer.TryComplete();
+                return completions.Count;
+            }, cancel.Token);
+        _ = done.ContinueWith(t => channel.Writer.TryComplete(t.Exception?.InnerException ?? new OperationCanceledException()),
+            CancellationToken.None, TaskContinuationOptions.NotOnRanToCompletion, TaskScheduler.Default);
 
         var response = context.Response;
         bool started = false;

@@ -1,0 +1,206 @@
+using static TorchSharp.torch;
+using TorchGenerator = TorchSharp.torch.Generator;
+
+namespace Deepen.Inference;
+
+/// <summary>
+/// One prompt's generation inside a <see cref="ContinuousBatch"/>: its settings, its own seeded generators, the
+/// tokens made so far, and the callback that receives each token as it is made.
+/// </summary>
+public sealed class BatchSequence : IDisposable
+{
+    internal BatchSequence(int choice, SequenceState state, GenerationOptions options, Action<GeneratedToken>? onToken)
+    {
+        Choice = choice;
+        State = state;
+        Options = options;
+        OnToken = onToken;
+        (Noise, Draws) = Generator.SeededGenerators(options.Seed);
+    }
+
+    /// <summary>The row number its tokens report (<see cref="GeneratedToken.Row"/>): the prompt's index in its request.</summary>
+    public int Choice { get; }
+
+    /// <summary>The settings it was joined with.</summary>
+    public GenerationOptions Options { get; }
+
+    internal SequenceState State { get; }
+    internal TorchGenerator Noise { get; }
+    internal TorchGenerator Draws { get; }
+    internal Action<GeneratedToken>? OnToken { get; }
+
+    /// <summary>The prompt's tokens scored (only with <see cref="GenerationOptions.PromptLogProbs"/>).</summary>
+    public IReadOnlyList<PromptTokenScore>? PromptLogProbs { get; internal set; }
+
+    /// <summary>Tokens made so far.</summary>
+    public List<GeneratedToken> Tokens { get; } = [];
+
+    /// <summary>Whether it has ended (or left the batch).</summary>
+    public bool Finished => State.Finished || Left;
+
+    internal bool Left { get; set; }
+
+    /// <summary>The finished generation.</summary>
+    public Completion ToCompletion() => new(State.Prompt, Tokens, string.Concat(Tokens.Select(t => t.Text)),
+        Tokens.LastOrDefault()?.Finish ?? FinishReason.Length) { PromptLogProbs = PromptLogProbs };
+
+    internal void Emit(GeneratedToken t)
+    {
+        Tokens.Add(t);
+        OnToken?.Invoke(t);
+    }
+
+    /// <summary>Frees its generators.</summary>
+    public void Dispose()
+    {
+        Noise.Dispose();
+        Draws.Dispose();
+    }
+}
+
+/// <summary>
+/// Continuous batching (as vLLM's scheduler does it, at token boundaries): sequences join a running decode batch
+/// and leave it when done, each with its own sampling settings, stop strings, token budget, recurrence and seed.
+/// A joining prompt is prefilled alone (so its prefill is the one-at-a-time prefill), then its KV cache is
+/// appended to the batch's (<see cref="KvCache.Append"/>); every <see cref="Step"/> then decodes one token for
+/// every row at once, each row at its own recurrence (<see cref="RowSettings"/>), with its own noise and draws.
+/// A greedy row's tokens are therefore those it would get alone, whatever else is in the batch (up to float
+/// rounding of the batched matmuls, which the tests check does not change a token).
+/// </summary>
+/// <remarks>
+/// The batch-wide settings are the adaptive exit, the initial state and the KV cache mode: a sequence may join
+/// only a batch whose first sequence has the same ones (<see cref="Accepts"/>), and only with the KV cache on.
+/// Not thread-safe: one thread (the server's model worker) drives it. Each join and step runs in its own dispose
+/// scope and <c>no_grad</c>; only the cache buffers and the generators outlive them.
+/// </remarks>
+public sealed class ContinuousBatch(Generator generator) : IDisposable
+{
+    private readonly List<BatchSequence> rows = [];
+    private KvCache? cache;
+
+    /// <summary>Sequences decoding now.</summary>
+    public int Count => rows.Count;
+
+    /// <summary>The sequences decoding now, in batch order.</summary>
+    public IReadOnlyList<BatchSequence> Rows => rows;
+
+    /// <summary>Whether a sequence with <paramref name="options"/> can be batched at all (it needs the KV cache).</summary>
+    public static bool CanBatch(GenerationOptions options) => options.UseCache;
+
+    /// <summary>Whether a sequence with <paramref name="options"/> may join now: batchable, and the same batch-wide settings as the running rows.</summary>
+    public bool Accepts(GenerationOptions options) =>
+        CanBatch(options) && (rows.Count == 0 || SameBatchSettings(rows[0].Options, options));
+
+    private static bool SameBatchSettings(GenerationOptions a, GenerationOptions b) =>
+        Equals(a.Depth.Exit, b.Depth.Exit) && a.Depth.InitialState == b.Depth.InitialState
+        && a.Cache.KeepIterations == b.Cache.KeepIterations;
+
+    /// <summary>
+    /// Prefills <paramref name="prompt"/> alone and chooses its first token; unless that ends it (or it asks for
+    /// no new tokens), the sequence joins the batch. Its tokens go to <paramref name="onToken"/> as they are made.
+    /// </summary>
+    /// <exception cref="DeepenException">Invalid options or prompt (nothing joins).</exception>
+    public BatchSequence Join(int choice, IReadOnlyList<int> prompt, GenerationOptions options, Action<GeneratedToken>? onToken = null)
+    {
+        options.Validate();
+        if (!Accepts(options)) throw new InvalidOperationException("ContinuousBatch.Join: these options cannot join the running batch (check Accepts first).");
+        if (options.StopStrings.Count > 0 && generator.Tokenizer is null)
+            throw new DeepenException("stop strings need a tokenizer; this generator has none.");
+        var model = generator.Model;
+        var ids = generator.PreparePrompts([prompt], options)[0];
+        var seq = new BatchSequence(choice, new SequenceState(ids, options, generator.Tokenizer, generator.EndIds(options), model.ContextLength), options, onToken);
+        KvCache? own = null;
+        try
+        {
+            own = model.NewCache(1, null, ids.Length + options.MaxNewTokens, options.Depth, options.Cache);
+            using (var scope = NewDisposeScope())
+            using (no_grad())
+            {
+                var input = tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Length], ScalarType.Int64, model.Device);   // (1, T)
+                var output = model.Step(input, own, options.Depth, seq.Noise, options.PromptLogProbs);
+                var logits = output.Logits;
+                if (options.PromptLogProbs)
+                {
+                    seq.PromptLogProbs = Generator.ScorePrompts(logits, [ids], [0], options.TopLogProbs)[0];
+                    logits = logits[.., -1];                                                    // (1, V)
+                }
+                if (options.MaxNewTokens == 0) { seq.Left = true; return seq; }
+                seq.Emit(Choose(seq, logits, output.Depth[0]));
+            }
+            if (seq.Finished) return seq;
+            if (cache is null) { cache = own; own = null; }
+            else
+            {
+                cache.GrowCoreEntries(own.CoreEntriesPerLayer);
+                own.GrowCoreEntries(cache.CoreEntriesPerLayer);
+                cache.Append(own);
+            }
+            rows.Add(seq);
+            return seq;
+        }
+        finally
+        {
+            own?.Dispose();
+            if (!rows.Contains(seq)) seq.Dispose();   // it ended at once, or the join failed
+        }
+    }
+
+    /// <summary>Decodes one token for every row; rows that end leave the batch. Returns the rows that ended.</summary>
+    public IReadOnlyList<BatchSequence> Step()
+    {
+        if (rows.Count == 0) return [];
+        var model = generator.Model;
+        using (var scope = NewDisposeScope())
+        using (no_grad())
+        {
+            var last = rows.Select(r => (long)r.State.History[^1]).ToArray();
+            var input = tensor(last, [rows.Count, 1], ScalarType.Int64, model.Device);                 // (B, 1)
+            var settings = new RowSettings(
+                rows.Select(r => model.ResolveRecurrence(r.Options.Depth)).ToArray(),
+                rows.Select(r => (TorchGenerator?)r.Noise).ToArray());
+            var output = model.Step(input, cache!, rows[0].Options.Depth, null, rows: settings);         // logits (B, V)
+            for (int b = 0; b < rows.Count; b++)
+                rows[b].Emit(Choose(rows[b], output.Logits.narrow(0, b, 1), output.Depth[b]));
+        }
+        var ended = rows.Where(r => r.Finished).ToList();
+        Drop(ended);
+        return ended;
+    }
+
+    /// <summary>Takes <paramref name="leaving"/> out of the batch (cancelled requests); their tokens so far stay.</summary>
+    public void Leave(IReadOnlyCollection<BatchSequence> leaving)
+    {
+        foreach (var s in leaving) s.Left = true;
+        Drop(leaving.Where(rows.Contains).ToList());
+    }
+
+    private void Drop(IReadOnlyList<BatchSequence> leaving)
+    {
+        if (leaving.Count == 0) return;
+        var keep = Enumerable.Range(0, rows.Count).Where(b => !leaving.Contains(rows[b])).ToList();
+        if (keep.Count == 0) { cache?.Dispose(); cache = null; }
+        else cache!.KeepRows(keep);
+        foreach (var s in leaving) { rows.Remove(s); s.Dispose(); }
+    }
+
+    /// <summary>The row's next token from its logits (1, V), as <see cref="Generator"/> chooses it for a row alone.</summary>
+    private GeneratedToken Choose(BatchSequence seq, Tensor logits, int depth)
+    {
+        var sampling = seq.Options.Sampling;
+        var logp = logits.to_type(ScalarType.Float32).log_softmax(-1);                                 // (1, V)
+        var processed = Sampler.Process(logits, sampling, [seq.State.History], generator.AllowedVocab);
+        long next = Sampler.Choose(processed, sampling, seq.Draws)[0];
+        double chosen = logp.gather(1, tensor(new[] { next }, [1, 1], device: logp.device)).cpu().data<float>()[0];
+        var top = seq.Options.TopLogProbs > 0 ? Generator.TopAlternatives(logp, seq.Options.TopLogProbs)[0] : null;
+        return seq.State.Accept(seq.Choice, (int)next, depth, chosen, top);
+    }
+
+    /// <summary>Frees the cache and every running sequence's generators.</summary>
+    public void Dispose()
+    {
+        cache?.Dispose();
+        cache = null;
+        foreach (var s in rows) { s.Left = true; s.Dispose(); }
+        rows.Clear();
+    }
+}

@@ -1,0 +1,230 @@
+using Deepen.Inference;
+
+namespace Deepen.Server;
+
+/// <summary>
+/// The model worker of <c>deepen serve</c>: one thread that owns the model and a <see cref="ContinuousBatch"/>.
+/// Requests wait in a bounded first-come-first-served queue; at every token boundary the worker admits waiting
+/// requests into the running batch (each prompt is prefilled, then joins), up to <see cref="MaxBatch"/> rows and
+/// <see cref="PrefillTokensPerStep"/> prompt tokens per step, so prefill is interleaved with the running rows'
+/// decoding instead of stalling it; then it decodes one token for every row. A request whose settings cannot
+/// join the running batch (another adaptive exit, initial state or KV cache mode, or no cache at all) waits at
+/// the head of the queue until the batch drains, so no request waits behind one that arrived later.
+/// </summary>
+public sealed class BatchScheduler : IDisposable
+{
+    private readonly Generator generator;
+    private readonly LinkedList<Job> waiting = new();
+    private readonly object gate = new();
+    private readonly Thread worker;
+    private readonly Action? whenIdle;
+    private readonly Action<int>? rowsChanged;
+    private bool stopping;
+    private int reportedRows;
+
+    /// <param name="generator">The model and tokenizer (used on the worker thread only).</param>
+    /// <param name="capacity">Requests that may wait at once; more are refused.</param>
+    /// <param name="maxBatch">Rows decoded together at most.</param>
+    /// <param name="prefillTokensPerStep">Prompt tokens admitted between two decode steps (at least one request is always admitted into an idle batch).</param>
+    /// <param name="whenIdle">Runs on the worker each time the batch has drained (the server records the worker's live tensors there).</param>
+    /// <param name="rowsChanged">Receives the change in rows decoding, on the worker.</param>
+    public BatchScheduler(Generator generator, int capacity = 256, int maxBatch = 16, int prefillTokensPerStep = 512,
+        Action? whenIdle = null, Action<int>? rowsChanged = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(prefillTokensPerStep, 1);
+        this.generator = generator;
+        Capacity = capacity;
+        MaxBatch = maxBatch;
+        PrefillTokensPerStep = prefillTokensPerStep;
+        this.whenIdle = whenIdle;
+        this.rowsChanged = rowsChanged;
+        worker = new Thread(Work) { IsBackground = true, Name = "deepen-model-worker" };
+        worker.Start();
+    }
+
+    /// <summary>Requests that may wait at once.</summary>
+    public int Capacity { get; }
+
+    /// <summary>Rows decoded together at most.</summary>
+    public int MaxBatch { get; }
+
+    /// <summary>Prompt tokens admitted between two decode steps.</summary>
+    public int PrefillTokensPerStep { get; }
+
+    /// <summary>Requests waiting (not yet admitted).</summary>
+    public int Waiting { get { lock (gate) return waiting.Count; } }
+
+    /// <summary>Decode steps run so far, and the rows they decoded in all (their ratio is the mean batch size).</summary>
+    public (long Steps, long Rows) Decoded => (Interlocked.Read(ref steps), Interlocked.Read(ref decodedRows));
+    private long steps, decodedRows;
+
+    private sealed class Job(Func<IReadOnlyList<int[]>> prepare, GenerationOptions options, Action<GeneratedToken>? onToken,
+        Func<IReadOnlyList<Completion>, object?> finish, CancellationToken cancellation)
+    {
+        public readonly Func<IReadOnlyList<int[]>> Prepare = prepare;
+        public readonly GenerationOptions Options = options;
+        public readonly Action<GeneratedToken>? OnToken = onToken;
+        public readonly Func<IReadOnlyList<Completion>, object?> Finish = finish;
+        public readonly CancellationToken Cancellation = cancellation;
+        public readonly TaskCompletionSource<object?> Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        public readonly List<BatchSequence> Sequences = [];
+    }
+
+    /// <summary>
+    /// Queues a request. <paramref name="prepare"/> runs on the worker when the request is admitted and returns its
+    /// prompts (it may tokenize, and write to the client); every token goes to <paramref name="onToken"/> on the
+    /// worker as it is made; <paramref name="finish"/> turns the completions (one per prompt) into the task's result,
+    /// also on the worker. The task faults with the request's error, or is cancelled with
+    /// <paramref name="cancellation"/>. Returns null when the queue is full or shutting down.
+    /// </summary>
+    public Task<T>? TryEnqueue<T>(Func<IReadOnlyList<int[]>> prepare, GenerationOptions options,
+        Action<GeneratedToken>? onToken, Func<IReadOnlyList<Completion>, T> finish, CancellationToken cancellation)
+    {
+        var job = new Job(prepare, options, onToken, c => finish(c), cancellation);
+        lock (gate)
+        {
+            if (stopping || waiting.Count >= Capacity) return null;
+            waiting.AddLast(job);
+            Monitor.Pulse(gate);
+        }
+        return Result<T>(job.Done.Task);
+    }
+
+    private static async Task<T> Result<T>(Task<object?> done) => (T)(await done)!;
+
+    private void Work()
+    {
+        using var batch = new ContinuousBatch(generator);
+        var running = new List<Job>();
+        while (true)
+        {
+            Admit(batch, running);
+            ReportRows(batch);
+            if (batch.Count == 0)
+            {
+                running.Clear();
+                whenIdle?.Invoke();
+                lock (gate)
+                {
+                    while (waiting.Count == 0 && !stopping) Monitor.Wait(gate);
+                    if (waiting.Count == 0 && stopping) return;
+                }
+                continue;
+            }
+            var cancelled = running.Where(j => j.Cancellation.IsCancellationRequested).ToList();
+            foreach (var job in cancelled) Fail(batch, running, job, null);
+            ReportRows(batch);
+            if (batch.Count == 0) continue;
+            int before = batch.Count;
+            try
+            {
+                batch.Step();
+                Interlocked.Increment(ref steps);
+                Interlocked.Add(ref decodedRows, before);
+            }
+            catch (Exception e)   // a failed step fails every request in it
+            {
+                foreach (var job in running.ToList()) Fail(batch, running, job, e);
+                continue;
+            }
+            finally { ReportRows(batch); }
+            foreach (var job in running.Where(j => j.Sequences.All(s => s.Finished)).ToList()) Complete(running, job);
+        }
+    }
+
+    /// <summary>Admits waiting requests at the head of the queue while they fit (rows, prefill budget, batch settings).</summary>
+    private void Admit(ContinuousBatch batch, List<Job> running)
+    {
+        int budget = PrefillTokensPerStep;
+        while (true)
+        {
+            Job job;
+            lock (gate)
+            {
+                if (waiting.First is not { } first) return;
+                job = first.Value;
+                if (!job.Cancellation.IsCancellationRequested)
+                {
+                    bool idle = batch.Count == 0;
+                    if (!ContinuousBatch.CanBatch(job.Options) ? !idle : !batch.Accepts(job.Options)) return;   // waits for the batch to drain
+                    if (!idle && (budget <= 0 || batch.Count >= MaxBatch)) return;
+                }
+                waiting.RemoveFirst();
+            }
+            if (job.Cancellation.IsCancellationRequested) { job.Done.TrySetCanceled(job.Cancellation); continue; }
+            if (!ContinuousBatch.CanBatch(job.Options)) { RunAlone(job); continue; }
+            try
+            {
+                var prompts = job.Prepare();
+                running.Add(job);
+                for (int i = 0; i < prompts.Count; i++)
+                {
+                    job.Sequences.Add(batch.Join(i, prompts[i], job.Options, job.OnToken));
+                    budget -= prompts[i].Length;
+                }
+                if (job.Sequences.All(s => s.Finished)) Complete(running, job);
+            }
+            catch (Exception e) { Fail(batch, running, job, e); }
+        }
+    }
+
+    /// <summary>A request that cannot be batched (no KV cache) runs by itself, as generation without a server does.</summary>
+    private void RunAlone(Job job)
+    {
+        int rows = 0;
+        try
+        {
+            var prompts = job.Prepare().Select(p => (IReadOnlyList<int>)p).ToList();
+            rowsChanged?.Invoke(rows = prompts.Count);
+            IReadOnlyList<Completion> result;
+            if (job.OnToken is null) result = generator.Generate(prompts, job.Options, job.Cancellation);
+            else
+            {
+                var tokens = prompts.Select(_ => new List<GeneratedToken>()).ToArray();
+                foreach (var t in generator.Stream(prompts, job.Options, job.Cancellation)) { tokens[t.Row].Add(t); job.OnToken(t); }
+                result = tokens.Select((list, i) => new Completion(prompts[i].ToArray(), list, string.Concat(list.Select(t => t.Text)),
+                    list.LastOrDefault()?.Finish ?? FinishReason.Length)).ToList();
+            }
+            job.Done.TrySetResult(job.Finish(result));
+        }
+        catch (OperationCanceledException) { job.Done.TrySetCanceled(job.Cancellation); }
+        catch (Exception e) { job.Done.TrySetException(e); }
+        finally { rowsChanged?.Invoke(-rows); }
+    }
+
+    /// <summary>Tells <c>rowsChanged</c> how the rows decoding changed since it last heard.</summary>
+    private void ReportRows(ContinuousBatch batch)
+    {
+        if (batch.Count == reportedRows) return;
+        rowsChanged?.Invoke(batch.Count - reportedRows);
+        reportedRows = batch.Count;
+    }
+
+    private static void Complete(List<Job> running, Job job)
+    {
+        running.Remove(job);
+        try { job.Done.TrySetResult(job.Finish(job.Sequences.Select(s => s.ToCompletion()).ToList())); }
+        catch (Exception e) { job.Done.TrySetException(e); }
+    }
+
+    private void Fail(ContinuousBatch batch, List<Job> running, Job job, Exception? error)
+    {
+        batch.Leave(job.Sequences);
+        running.Remove(job);
+        if (error is null || error is OperationCanceledException) job.Done.TrySetCanceled(job.Cancellation);
+        else job.Done.TrySetException(error);
+    }
+
+    /// <summary>Stops taking requests, lets the admitted and waiting ones finish (cancelled ones end at once), and waits for the worker (at most 30 s).</summary>
+    public void Dispose()
+    {
+        lock (gate)
+        {
+            stopping = true;
+            Monitor.PulseAll(gate);
+        }
+        worker.Join(TimeSpan.FromSeconds(30));
+    }
+}
