@@ -18,7 +18,7 @@ public sealed class BatchScheduler : IDisposable
     private readonly object gate = new();
     private readonly Thread worker;
     private readonly Action? whenIdle;
-    private readonly Action<int>? rowsChanged;
+    private readonly Action<int>? rowsChanged, stepped;
     private bool stopping;
     private int reportedRows;
 
@@ -28,8 +28,9 @@ public sealed class BatchScheduler : IDisposable
     /// <param name="prefillTokensPerStep">Prompt tokens admitted between two decode steps (at least one request is always admitted into an idle batch).</param>
     /// <param name="whenIdle">Runs on the worker each time the batch has drained (the server records the worker's live tensors there).</param>
     /// <param name="rowsChanged">Receives the change in rows decoding, on the worker.</param>
+    /// <param name="stepped">Receives the rows of every decode step, on the worker.</param>
     public BatchScheduler(Generator generator, int capacity = 256, int maxBatch = 16, int prefillTokensPerStep = 512,
-        Action? whenIdle = null, Action<int>? rowsChanged = null)
+        Action? whenIdle = null, Action<int>? rowsChanged = null, Action<int>? stepped = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
@@ -40,6 +41,7 @@ public sealed class BatchScheduler : IDisposable
         PrefillTokensPerStep = prefillTokensPerStep;
         this.whenIdle = whenIdle;
         this.rowsChanged = rowsChanged;
+        this.stepped = stepped;
         worker = new Thread(Work) { IsBackground = true, Name = "deepen-model-worker" };
         worker.Start();
     }
@@ -56,9 +58,6 @@ public sealed class BatchScheduler : IDisposable
     /// <summary>Requests waiting (not yet admitted).</summary>
     public int Waiting { get { lock (gate) return waiting.Count; } }
 
-    /// <summary>Decode steps run so far, and the rows they decoded in all (their ratio is the mean batch size).</summary>
-    public (long Steps, long Rows) Decoded => (Interlocked.Read(ref steps), Interlocked.Read(ref decodedRows));
-    private long steps, decodedRows;
 
     private sealed class Job(Func<IReadOnlyList<int[]>> prepare, GenerationOptions options, Action<GeneratedToken>? onToken,
         Func<IReadOnlyList<Completion>, object?> finish, CancellationToken cancellation)
@@ -121,8 +120,7 @@ public sealed class BatchScheduler : IDisposable
             try
             {
                 batch.Step();
-                Interlocked.Increment(ref steps);
-                Interlocked.Add(ref decodedRows, before);
+                stepped?.Invoke(before);
             }
             catch (Exception e)   // a failed step fails every request in it
             {

@@ -38,7 +38,7 @@ public static class OpenAiRequest
     public static JsonObject ParseBody(string body)
     {
         JsonNode? node;
-        try { node = JsonNode.Parse(body); }
+        try { node = JsonNode.Parse(body, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }); }   // a key given twice is a 400, not a crash later
         catch (JsonException e) { throw new BadRequestException($"the request body is not valid JSON: {e.Message}"); }
         return node as JsonObject ?? throw new BadRequestException("the request body must be a JSON object.");
     }

@@ -109,7 +109,7 @@ public sealed class OpenAiServer : IAsyncDisposable
         metrics = new ServerMetrics(() => queue!.Waiting);
         queue = new BatchScheduler(generator, this.options.QueueCapacity, this.options.MaxBatch, this.options.PrefillTokensPerStep,
             whenIdle: () => metrics.LiveTensors(TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount),
-            rowsChanged: metrics.Rows);
+            rowsChanged: metrics.Rows, stepped: metrics.DecodeStep);
         Log = log ?? (_ => { });
         if (chat.Notice is not null) Log($"chat: {chat.Notice}");
     }

@@ -6,7 +6,7 @@ namespace Deepen.Server;
 
 /// <summary>
 /// The server's counters in the Prometheus text format (<c>GET /metrics</c>, exposition format 0.0.4): requests by
-/// HTTP status, the queue's depth, the rows being decoded, tokens generated, recurrences per token and a latency
+/// HTTP status, the queue's depth, the rows being decoded, the decode steps and their rows, tokens generated, recurrences per token and a latency
 /// histogram. Every update is lock-free (<see cref="Interlocked"/>), so request threads and the model worker can
 /// record at once; a scrape reads each counter once and may see one request's counters half updated.
 /// </summary>
@@ -21,7 +21,7 @@ public sealed class ServerMetrics
     private readonly ConcurrentDictionary<int, long> byStatus = new();
     private readonly long[] bucketCounts = new long[LatencyBuckets.Length + 1];
     private readonly Func<int> queueDepth;
-    private long latencyMicros, requests, tokens, recurrences, runningRows, liveTensors;
+    private long latencyMicros, requests, tokens, recurrences, runningRows, liveTensors, decodeSteps, decodeRows;
 
     /// <param name="queueDepth">Requests waiting for the model, read at each scrape.</param>
     public ServerMetrics(Func<int> queueDepth) => this.queueDepth = queueDepth;
@@ -47,6 +47,16 @@ public sealed class ServerMetrics
     /// <summary>Rows start (positive) or stop (negative) being decoded.</summary>
     public void Rows(int delta) => Interlocked.Add(ref runningRows, delta);
 
+    /// <summary>A decode step of the running batch over <paramref name="rows"/> rows.</summary>
+    public void DecodeStep(int rows)
+    {
+        Interlocked.Increment(ref decodeSteps);
+        Interlocked.Add(ref decodeRows, rows);
+    }
+
+    /// <summary>Decode steps so far and the rows they decoded in all (their ratio is the mean batch size).</summary>
+    public (long Steps, long Rows) Decoded => (Interlocked.Read(ref decodeSteps), Interlocked.Read(ref decodeRows));
+
     /// <summary>TorchSharp tensors alive on the model worker between requests: constant when nothing leaks.</summary>
     public void LiveTensors(long count) => Interlocked.Exchange(ref liveTensors, count);
 
@@ -70,7 +80,11 @@ public sealed class ServerMetrics
         sb.Append("deepen_queue_depth ").Append(queueDepth()).Append('\n');
         Metric("deepen_running_batch_size", "gauge", "Rows (prompts) being decoded now.");
         sb.Append("deepen_running_batch_size ").Append(Interlocked.Read(ref runningRows)).Append('\n');
-        Metric("deepen_worker_live_tensors", "gauge", "TorchSharp tensors alive on the model worker after its last request (constant when nothing leaks).");
+        Metric("deepen_decode_steps_total", "counter", "Decode steps of the running batch (one token for every row).");
+        sb.Append("deepen_decode_steps_total ").Append(Interlocked.Read(ref decodeSteps)).Append('\n');
+        Metric("deepen_decode_rows_total", "counter", "Rows decoded over all decode steps (divided by deepen_decode_steps_total: the mean batch size).");
+        sb.Append("deepen_decode_rows_total ").Append(Interlocked.Read(ref decodeRows)).Append('\n');
+        Metric("deepen_worker_live_tensors", "gauge", "TorchSharp tensors alive on the model worker when its batch last drained (constant when nothing leaks).");
         sb.Append("deepen_worker_live_tensors ").Append(Interlocked.Read(ref liveTensors)).Append('\n');
         long t = Interlocked.Read(ref tokens), r = Interlocked.Read(ref recurrences);
         Metric("deepen_generated_tokens_total", "counter", "Tokens generated.");

@@ -175,6 +175,8 @@ public sealed class OpenAiServerTests : IClassFixture<OpenAiServerTests.Running>
 
     [Theory]
     [InlineData("v1/completions", "{\"prompt\": \"hi\", ", "not valid JSON", null)]
+    [InlineData("v1/completions", "{\"prompt\": \"hi\", \"max_tokens\": 2, \"max_tokens\": 3}", "not valid JSON", null)]
+    [InlineData("v1/chat/completions", "{\"messages\": [{\"role\": \"user\", \"role\": \"system\", \"content\": \"x\"}]}", "not valid JSON", null)]
     [InlineData("v1/completions", "[1, 2, 3]", "must be a JSON object", null)]
     [InlineData("v1/completions", "{\"max_tokens\": 3}", "'prompt' is required", "prompt")]
     [InlineData("v1/completions", "{\"prompt\": \"hi\", \"max_tokens\": \"many\"}", "'max_tokens' must be an integer", "max_tokens")]
