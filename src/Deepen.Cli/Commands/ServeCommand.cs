@@ -16,9 +16,10 @@ public static class ServeCommand
         var queue = new Option<int>("--queue") { Description = "Requests that may wait at once; more get HTTP 503.", DefaultValueFactory = _ => 256 };
         var maxBatch = new Option<int>("--max-batch") { Description = "Rows decoded together at most (continuous batching; 1 = one request at a time).", DefaultValueFactory = _ => 16 };
         var prefillBudget = new Option<int>("--prefill-tokens") { Description = "Prompt tokens admitted into the running batch between two decode steps.", DefaultValueFactory = _ => 512 };
+        var threads = new Option<int>("--threads") { Description = "Torch threads for the model (default: one fewer than the cores, at least 1, leaving a core for HTTP; bench serve-load measured 1 thread serving 16 clients 1.3× faster than 2 on 2 cores).", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount - 1) };
         var logRequests = new Option<bool>("--log-requests") { Description = "Log one line per request: id, route, status, prompt tokens, new tokens, recurrences per token, milliseconds." };
         var cmd = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (/v1/models, /v1/completions, /v1/chat/completions) with Prometheus metrics at /metrics.")
-            { port, host, template, queue, maxBatch, prefillBudget, logRequests };
+            { port, host, template, queue, maxBatch, prefillBudget, threads, logRequests };
         flags.AddTo(cmd, withGeneration: false);
         cmd.Handle(parse =>
         {
@@ -27,6 +28,8 @@ public static class ServeCommand
             if (parse.GetValue(port) is < 0 or > 65535) throw new DeepenException($"--port {parse.GetValue(port)}: expected 0..65535.");
             if (parse.GetValue(queue) < 1) throw new DeepenException($"--queue {parse.GetValue(queue)}: expected a positive integer.");
             if (parse.GetValue(maxBatch) < 1) throw new DeepenException($"--max-batch {parse.GetValue(maxBatch)}: expected a positive integer.");
+            if (parse.GetValue(threads) < 1) throw new DeepenException($"--threads {parse.GetValue(threads)}: expected a positive integer.");
+            TorchSharp.torch.set_num_threads(parse.GetValue(threads));
             if (parse.GetValue(prefillBudget) < 1) throw new DeepenException($"--prefill-tokens {parse.GetValue(prefillBudget)}: expected a positive integer.");
             var (model, tokenizer) = flags.Load(parse);
             using var _m = model;

@@ -61,8 +61,8 @@ public sealed class BatchSequence : IDisposable
 /// <summary>
 /// Continuous batching (as vLLM's scheduler does it, at token boundaries): sequences join a running decode batch
 /// and leave it when done, each with its own sampling settings, stop strings, token budget, recurrence and seed.
-/// A joining prompt is prefilled alone (so its prefill is the one-at-a-time prefill), then its KV cache is
-/// appended to the batch's (<see cref="KvCache.Append"/>); every <see cref="Step"/> then decodes one token for
+/// Joining prompts are prefilled together, left-padded, each with its own noise (so each row's prefill is its
+/// one-at-a-time prefill up to float rounding), then their KV cache is appended to the batch's (<see cref="KvCache.Append"/>); every <see cref="Step"/> then decodes one token for
 /// every row at once, each row at its own recurrence (<see cref="RowSettings"/>), with its own noise and draws.
 /// A greedy row's tokens are therefore those it would get alone, whatever else is in the batch (up to float
 /// rounding of the batched matmuls, which the tests check does not change a token).
@@ -91,43 +91,79 @@ public sealed class ContinuousBatch(Generator generator) : IDisposable
     public bool Accepts(GenerationOptions options) =>
         CanBatch(options) && (rows.Count == 0 || SameBatchSettings(rows[0].Options, options));
 
-    private static bool SameBatchSettings(GenerationOptions a, GenerationOptions b) =>
+    /// <summary>Whether two sequences can share a batch: the same adaptive exit, initial state and KV cache mode.</summary>
+    public static bool SameBatchSettings(GenerationOptions a, GenerationOptions b) =>
         Equals(a.Depth.Exit, b.Depth.Exit) && a.Depth.InitialState == b.Depth.InitialState
         && a.Cache.KeepIterations == b.Cache.KeepIterations;
 
     /// <summary>
-    /// Prefills <paramref name="prompt"/> alone and chooses its first token; unless that ends it (or it asks for
-    /// no new tokens), the sequence joins the batch. Its tokens go to <paramref name="onToken"/> as they are made.
+    /// Checks <paramref name="prompt"/> and <paramref name="options"/> and makes the sequence, not yet running:
+    /// pass it to <see cref="Join(IReadOnlyList{BatchSequence})"/>. Its tokens go to <paramref name="onToken"/> as
+    /// they are made.
     /// </summary>
-    /// <exception cref="DeepenException">Invalid options or prompt (nothing joins).</exception>
-    public BatchSequence Join(int choice, IReadOnlyList<int> prompt, GenerationOptions options, Action<GeneratedToken>? onToken = null)
+    /// <exception cref="DeepenException">Invalid options or prompt.</exception>
+    public BatchSequence Prepare(int choice, IReadOnlyList<int> prompt, GenerationOptions options, Action<GeneratedToken>? onToken = null)
     {
         options.Validate();
-        if (!Accepts(options)) throw new InvalidOperationException("ContinuousBatch.Join: these options cannot join the running batch (check Accepts first).");
+        if (!CanBatch(options)) throw new InvalidOperationException("ContinuousBatch.Prepare: a batched sequence needs the KV cache.");
         if (options.StopStrings.Count > 0 && generator.Tokenizer is null)
             throw new DeepenException("stop strings need a tokenizer; this generator has none.");
-        var model = generator.Model;
         var ids = generator.PreparePrompts([prompt], options)[0];
-        var seq = new BatchSequence(choice, new SequenceState(ids, options, generator.Tokenizer, generator.EndIds(options), model.ContextLength), options, onToken);
+        return new BatchSequence(choice, new SequenceState(ids, options, generator.Tokenizer, generator.EndIds(options), generator.Model.ContextLength), options, onToken);
+    }
+
+    /// <summary>Prepares and joins one prompt (<see cref="Prepare"/>, <see cref="Join(IReadOnlyList{BatchSequence})"/>).</summary>
+    public BatchSequence Join(int choice, IReadOnlyList<int> prompt, GenerationOptions options, Action<GeneratedToken>? onToken = null)
+    {
+        var seq = Prepare(choice, prompt, options, onToken);
+        Join([seq]);
+        return seq;
+    }
+
+    /// <summary>
+    /// Prefills <paramref name="joining"/> together (left-padded, each row at its own recurrence and with its own
+    /// noise, drawn for its real tokens only, as alone) and chooses each one's first token; those that this does
+    /// not end (or that ask for no new tokens) join the batch.
+    /// </summary>
+    public void Join(IReadOnlyList<BatchSequence> joining)
+    {
+        if (joining.Count == 0) return;
+        foreach (var s in joining)
+            if (!Accepts(s.Options) || !SameBatchSettings(joining[0].Options, s.Options))
+                throw new InvalidOperationException("ContinuousBatch.Join: these options cannot join the running batch (check Accepts first).");
+        var model = generator.Model;
+        var prompts = joining.Select(s => s.State.Prompt).ToArray();
+        int n = prompts.Length, longest = prompts.Max(p => p.Length);
+        var leftPad = prompts.Select(p => longest - p.Length).ToArray();
+        var recurrence = joining.Select(s => model.ResolveRecurrence(s.Options.Depth)).ToArray();
+        var depth = joining[0].Options.Depth with { Recurrence = recurrence.Max() };
         KvCache? own = null;
         try
         {
-            own = model.NewCache(1, null, ids.Length + options.MaxNewTokens, options.Depth, options.Cache);
+            own = model.NewCache(n, leftPad, longest + joining.Max(s => s.Options.MaxNewTokens), depth, joining[0].Options.Cache);
             using (var scope = NewDisposeScope())
             using (no_grad())
             {
-                var input = tensor(ids.Select(i => (long)i).ToArray(), [1, ids.Length], ScalarType.Int64, model.Device);   // (1, T)
-                var output = model.Step(input, own, options.Depth, seq.Noise, options.PromptLogProbs);
-                var logits = output.Logits;
-                if (options.PromptLogProbs)
+                var flat = new long[n * (long)longest];
+                for (int b = 0; b < n; b++)
+                    for (int j = 0; j < prompts[b].Length; j++) flat[b * (long)longest + leftPad[b] + j] = prompts[b][j];
+                var input = tensor(flat, [n, longest], ScalarType.Int64, model.Device);                 // (N, T), padding hidden by the cache
+                bool scores = joining.Any(s => s.Options.PromptLogProbs);
+                var settings = new RowSettings(recurrence, joining.Select(s => (TorchGenerator?)s.Noise).ToArray()) { LeftPad = leftPad };
+                var output = model.Step(input, own, depth, null, scores, settings);
+                var last = scores ? output.Logits[.., -1] : output.Logits;                              // (N, V)
+                for (int b = 0; b < n; b++)
                 {
-                    seq.PromptLogProbs = Generator.ScorePrompts(logits, [ids], [0], options.TopLogProbs)[0];
-                    logits = logits[.., -1];                                                    // (1, V)
+                    var seq = joining[b];
+                    if (seq.Options.PromptLogProbs)
+                        seq.PromptLogProbs = Generator.ScorePrompts(output.Logits.narrow(0, b, 1), [prompts[b]], [leftPad[b]], seq.Options.TopLogProbs)[0];
+                    if (seq.Options.MaxNewTokens == 0) seq.Left = true;
+                    else seq.Emit(Choose(seq, last.narrow(0, b, 1), output.Depth[b]));
                 }
-                if (options.MaxNewTokens == 0) { seq.Left = true; return seq; }
-                seq.Emit(Choose(seq, logits, output.Depth[0]));
             }
-            if (seq.Finished) return seq;
+            var staying = Enumerable.Range(0, n).Where(b => !joining[b].Finished).ToList();
+            if (staying.Count == 0) return;
+            if (staying.Count < n) own.KeepRows(staying);
             if (cache is null) { cache = own; own = null; }
             else
             {
@@ -135,13 +171,13 @@ public sealed class ContinuousBatch(Generator generator) : IDisposable
                 own.GrowCoreEntries(cache.CoreEntriesPerLayer);
                 cache.Append(own);
             }
-            rows.Add(seq);
-            return seq;
+            rows.AddRange(staying.Select(b => joining[b]));
         }
         finally
         {
             own?.Dispose();
-            if (!rows.Contains(seq)) seq.Dispose();   // it ended at once, or the join failed
+            foreach (var s in joining)
+                if (!rows.Contains(s)) s.Dispose();   // it ended at once, or the join failed
         }
     }
 
@@ -159,8 +195,11 @@ public sealed class ContinuousBatch(Generator generator) : IDisposable
                 rows.Select(r => model.ResolveRecurrence(r.Options.Depth)).ToArray(),
                 rows.Select(r => (TorchGenerator?)r.Noise).ToArray());
             var output = model.Step(input, cache!, rows[0].Options.Depth, null, rows: settings);         // logits (B, V)
+            var plain = ChoosePlainGreedy(output.Logits);
             for (int b = 0; b < rows.Count; b++)
-                rows[b].Emit(Choose(rows[b], output.Logits.narrow(0, b, 1), output.Depth[b]));
+                rows[b].Emit(plain[b] is var (id, logProb)
+                    ? rows[b].State.Accept(rows[b].Choice, id, output.Depth[b], logProb, null)
+                    : Choose(rows[b], output.Logits.narrow(0, b, 1), output.Depth[b]));
         }
         var ended = rows.Where(r => r.Finished).ToList();
         Drop(ended);
@@ -181,6 +220,28 @@ public sealed class ContinuousBatch(Generator generator) : IDisposable
         if (keep.Count == 0) { cache?.Dispose(); cache = null; }
         else cache!.KeepRows(keep);
         foreach (var s in leaving) { rows.Remove(s); s.Dispose(); }
+    }
+
+    /// <summary>
+    /// The rows that need nothing but the argmax (greedy, no repetition penalty, no alternatives) chosen together:
+    /// one log-softmax, argmax and host copy for all of them instead of one per row. Both are row-wise, so each
+    /// row's values are those of <see cref="Choose"/>. Null for the other rows.
+    /// </summary>
+    private (int Id, double LogProb)?[] ChoosePlainGreedy(Tensor logits)
+    {
+        var result = new (int, double)?[rows.Count];
+        var plain = Enumerable.Range(0, rows.Count).Where(b => rows[b].Options is { Sampling: { IsGreedy: true, RepetitionPenalty: 1.0 }, TopLogProbs: 0 }).ToArray();
+        if (plain.Length < 2) return result;
+        var index = tensor(plain.Select(b => (long)b).ToArray(), device: logits.device);
+        var picked = logits.index_select(0, index);                                                   // (P, V)
+        var logp = picked.to_type(ScalarType.Float32).log_softmax(-1);                                 // (P, V)
+        var processed = Sampler.Process(picked, SamplingOptions.Greedy, null, generator.AllowedVocab);
+        var next = processed.argmax(-1, keepdim: true);                                                // (P, 1)
+        var chosen = logp.gather(1, next);                                                             // (P, 1)
+        var ids = next.cpu().data<long>().ToArray();
+        var lps = chosen.cpu().data<float>().ToArray();
+        for (int i = 0; i < plain.Length; i++) result[plain[i]] = ((int)ids[i], lps[i]);
+        return result;
     }
 
     /// <summary>The row's next token from its logits (1, V), as <see cref="Generator"/> chooses it for a row alone.</summary>

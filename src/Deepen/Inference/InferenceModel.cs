@@ -18,7 +18,11 @@ public sealed record StepOutput(Tensor Logits, int[] Depth);
 /// </summary>
 /// <param name="Recurrence">Iterations for each row (with an adaptive exit: each row's maximum).</param>
 /// <param name="Noise">Each row's noise generator (null: the default generator).</param>
-public sealed record RowSettings(int[] Recurrence, TorchGenerator?[] Noise);
+public sealed record RowSettings(int[] Recurrence, TorchGenerator?[] Noise)
+{
+    /// <summary>Padding positions at the start of each row (null: none): a row's noise is drawn for its real positions only, as alone, and padding starts from zeros.</summary>
+    public int[]? LeftPad { get; init; }
+}
 
 /// <summary>
 /// A causal language model as generation sees it: a plain model (<see cref="LlamaModel"/>) or a recurrent one
@@ -174,8 +178,7 @@ internal sealed class RecurrentInferenceModel(RecurrentModel model, string name,
         var e = x;                                                                       // (B, T, d)
         var s = rows is null
             ? model.InitialState(e, new RecurrenceOptions(maxR, State: depth.InitialState, Generator: noise))
-            : cat(Enumerable.Range(0, batch).Select(b =>                                 // each row's noise from its own generator, as alone
-                model.InitialState(e.narrow(0, b, 1), new RecurrenceOptions(maxR, State: depth.InitialState, Generator: rows.Noise[b]))).ToList(), 0);
+            : cat(Enumerable.Range(0, batch).Select(b => RowState(e, b, rows, depth, maxR)).ToList(), 0);
 
         var rowDepth = rows?.Recurrence.ToArray() ?? Enumerable.Repeat(maxR, batch).ToArray();
         bool mixedDepth = rowDepth.Any(r => r != maxR);
@@ -230,6 +233,17 @@ internal sealed class RecurrentInferenceModel(RecurrentModel model, string name,
         if (logits is null || exit?.Kind != ExitKind.Kl) logits = Coda(s, step);       // (B, T, V)
         cache.Commit();
         return new StepOutput(allLogits ? logits : logits[.., -1], rowDepth);
+    }
+
+    /// <summary>Row <paramref name="b"/>'s initial state (1, T, d): its own generator's noise for its real positions, zeros for its padding.</summary>
+    private Tensor RowState(Tensor e, int b, RowSettings rows, DepthOptions depth, int maxR)
+    {
+        var row = e.narrow(0, b, 1);                                                     // (1, T, d)
+        int pad = rows.LeftPad?[b] ?? 0;
+        var options = new RecurrenceOptions(maxR, State: depth.InitialState, Generator: rows.Noise[b]);
+        if (pad == 0) return model.InitialState(row, options);
+        var real = model.InitialState(row.narrow(1, pad, row.shape[1] - pad), options);  // (1, T − pad, d)
+        return cat([zeros([1, pad, row.shape[2]], row.dtype, row.device), real], 1);
     }
 
     private Tensor Coda(Tensor s, AttentionStep step)

@@ -21,6 +21,7 @@ public sealed class BatchScheduler : IDisposable
     private readonly Action<int>? rowsChanged, stepped;
     private bool stopping;
     private int reportedRows;
+    private long decodeSteps;
 
     /// <param name="generator">The model and tokenizer (used on the worker thread only).</param>
     /// <param name="capacity">Requests that may wait at once; more are refused.</param>
@@ -55,6 +56,12 @@ public sealed class BatchScheduler : IDisposable
     /// <summary>Prompt tokens admitted between two decode steps.</summary>
     public int PrefillTokensPerStep { get; }
 
+    /// <summary>Requests a busy batch lets gather before it admits them together.</summary>
+    public int MinJoinGroup { get; init; } = 4;
+
+    /// <summary>Decode steps the oldest waiting request waits at most for its group to gather.</summary>
+    public int MaxJoinDelaySteps { get; init; } = 4;
+
     /// <summary>Requests waiting (not yet admitted).</summary>
     public int Waiting { get { lock (gate) return waiting.Count; } }
 
@@ -69,6 +76,7 @@ public sealed class BatchScheduler : IDisposable
         public readonly CancellationToken Cancellation = cancellation;
         public readonly TaskCompletionSource<object?> Done = new(TaskCreationOptions.RunContinuationsAsynchronously);
         public readonly List<BatchSequence> Sequences = [];
+        public long QueuedAtStep;
     }
 
     /// <summary>
@@ -85,6 +93,7 @@ public sealed class BatchScheduler : IDisposable
         lock (gate)
         {
             if (stopping || waiting.Count >= Capacity) return null;
+            job.QueuedAtStep = Interlocked.Read(ref decodeSteps);
             waiting.AddLast(job);
             Monitor.Pulse(gate);
         }
@@ -120,6 +129,7 @@ public sealed class BatchScheduler : IDisposable
             try
             {
                 batch.Step();
+                Interlocked.Increment(ref decodeSteps);
                 stepped?.Invoke(before);
             }
             catch (Exception e)   // a failed step fails every request in it
@@ -132,22 +142,37 @@ public sealed class BatchScheduler : IDisposable
         }
     }
 
-    /// <summary>Admits waiting requests at the head of the queue while they fit (rows, prefill budget, batch settings).</summary>
+    /// <summary>
+    /// Admits waiting requests at the head of the queue while they fit (rows, prefill budget, batch settings) and
+    /// prefills them together.
+    /// </summary>
     private void Admit(ContinuousBatch batch, List<Job> running)
     {
-        int budget = PrefillTokensPerStep;
+        int budget = PrefillTokensPerStep, rowsAfter = batch.Count;
+        var group = new List<Job>();
+        lock (gate)
+        {
+            // A busy batch takes newcomers in groups: a prefill of one short prompt costs about as much as a decode
+            // step of the whole batch, so joining one by one at every step would spend the time on small prefills.
+            // It takes them at once when the batch is at most half full or the oldest has waited MaxJoinDelaySteps.
+            if (batch.Count > 0 && batch.Count > MaxBatch / 2 && waiting.Count < Math.Min(MinJoinGroup, MaxBatch - batch.Count)
+                && waiting.First is { } oldest && Interlocked.Read(ref decodeSteps) - oldest.Value.QueuedAtStep < MaxJoinDelaySteps)
+                return;
+        }
         while (true)
         {
             Job job;
             lock (gate)
             {
-                if (waiting.First is not { } first) return;
+                if (waiting.First is not { } first) break;
                 job = first.Value;
                 if (!job.Cancellation.IsCancellationRequested)
                 {
-                    bool idle = batch.Count == 0;
-                    if (!ContinuousBatch.CanBatch(job.Options) ? !idle : !batch.Accepts(job.Options)) return;   // waits for the batch to drain
-                    if (!idle && (budget <= 0 || batch.Count >= MaxBatch)) return;
+                    bool idle = rowsAfter == 0;
+                    if (!ContinuousBatch.CanBatch(job.Options) ? !idle
+                        : !batch.Accepts(job.Options) || (group.Count > 0 && !ContinuousBatch.SameBatchSettings(group[0].Options, job.Options)))
+                        break;   // waits for the batch to drain
+                    if (!idle && (budget <= 0 || rowsAfter >= MaxBatch)) break;
                 }
                 waiting.RemoveFirst();
             }
@@ -156,16 +181,30 @@ public sealed class BatchScheduler : IDisposable
             try
             {
                 var prompts = job.Prepare();
-                running.Add(job);
                 for (int i = 0; i < prompts.Count; i++)
                 {
-                    job.Sequences.Add(batch.Join(i, prompts[i], job.Options, job.OnToken));
+                    job.Sequences.Add(batch.Prepare(i, prompts[i], job.Options, job.OnToken));
                     budget -= prompts[i].Length;
                 }
-                if (job.Sequences.All(s => s.Finished)) Complete(running, job);
+                rowsAfter += prompts.Count;
+                group.Add(job);
             }
-            catch (Exception e) { Fail(batch, running, job, e); }
+            catch (Exception e)   // bad input: this request fails, nothing of it runs
+            {
+                foreach (var s in job.Sequences) s.Dispose();
+                job.Done.TrySetException(e);
+            }
         }
+        if (group.Count == 0) return;
+        running.AddRange(group);
+        try { batch.Join(group.SelectMany(j => j.Sequences).ToList()); }
+        catch (Exception e)
+        {
+            foreach (var job in group) Fail(batch, running, job, e);
+            return;
+        }
+        foreach (var job in group)
+            if (job.Sequences.All(s => s.Finished)) Complete(running, job);
     }
 
     /// <summary>A request that cannot be batched (no KV cache) runs by itself, as generation without a server does.</summary>

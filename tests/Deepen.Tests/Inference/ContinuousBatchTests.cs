@@ -37,12 +37,14 @@ public class ContinuousBatchTests
         int most = 0;
         for (int step = 0; step < 200 && (step <= requests.Max(r => r.JoinAt) || batch.Count > 0); step++)
         {
+            var joining = new List<BatchSequence>();   // those joining at the same step are prefilled together, left-padded
             for (int i = 0; i < requests.Count; i++)
                 if (requests[i].JoinAt == step)
                 {
                     int k = i;
-                    sequences[i] = batch.Join(0, requests[i].Prompt, requests[i].Options, t => tokens[k].Add(t));
+                    joining.Add(sequences[i] = batch.Prepare(0, requests[i].Prompt, requests[i].Options, t => tokens[k].Add(t)));
                 }
+            batch.Join(joining);
             var leaving = requests.Select((r, i) => (r, i))
                 .Where(x => x.r.LeaveAfter is int n && sequences[x.i] is { Finished: false } s && s.Tokens.Count >= n)
                 .Select(x => sequences[x.i]!).ToList();

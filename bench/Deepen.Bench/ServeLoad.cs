@@ -1,0 +1,88 @@
+using System.Diagnostics;
+using System.Net.Http.Json;
+using System.Text.Json.Nodes;
+using Deepen.Inference;
+using Deepen.Server;
+using Deepen.Tokenization;
+using static TorchSharp.torch;
+
+namespace Deepen.Bench;
+
+/// <summary>
+/// Serving throughput of <c>deepen serve</c> (in process, over HTTP on loopback): C concurrent clients, each sending
+/// greedy completions of 6–32 new tokens (drawn with a fixed seed) back to back, against the continuous-batching
+/// server (<c>--max-batch 16</c>) and the one-at-a-time server (<c>--max-batch 1</c>). Prints served tokens/s,
+/// requests/s, p50/p99 latency and the mean decode batch.
+/// </summary>
+public static class ServeLoad
+{
+    public static int Run(string[] args)
+    {
+        string dir = Measure.Arg(args, "--model", "models/tiny-base");
+        int threads = int.Parse(Measure.Arg(args, "--threads", "2"));
+        int perClient = int.Parse(Measure.Arg(args, "--requests", "12"));
+        var clientCounts = Measure.Arg(args, "--clients", "1,4,16").Split(',').Select(int.Parse).ToArray();
+        var batches = Measure.Arg(args, "--max-batch", "1,16").Split(',').Select(int.Parse).ToArray();
+        string? recurrence = Measure.Arg(args, "--recurrence", "");
+        set_num_threads(threads);
+        using var model = InferenceModel.Load(dir);
+        using var tokenizer = TextTokenizer.FromDirectory(dir);
+        Console.WriteLine($"model: {dir} ({(model.IsRecurrent ? "recurrent" : "plain")}), {threads} threads, {perClient} requests per client, greedy, 6–32 new tokens each{(recurrence is "" ? "" : $", recurrence {recurrence}")}");
+        Console.WriteLine();
+        Console.WriteLine("| max batch | clients | requests | new tokens | wall s | tokens/s | requests/s | p50 ms | p99 ms | mean decode batch |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
+        var baseline = new Dictionary<int, double>();
+        foreach (int maxBatch in batches)
+            foreach (int clients in clientCounts)
+            {
+                var r = Measure1(model, tokenizer, maxBatch, clients, perClient, recurrence);
+                if (clients == 1) baseline[maxBatch] = r.TokensPerSecond;
+                Console.WriteLine($"| {maxBatch} | {clients} | {r.Requests} | {r.Tokens} | {r.Wall:F2} | {r.TokensPerSecond:F0} | {r.Requests / r.Wall:F1} | {r.P50:F0} | {r.P99:F0} | {r.MeanBatch:F2} |");
+            }
+        Console.WriteLine();
+        foreach (var (maxBatch, one) in baseline)
+            Console.WriteLine($"max batch {maxBatch}: 1 client {one:F0} tokens/s");
+        return 0;
+    }
+
+    private sealed record Result(int Requests, long Tokens, double Wall, double TokensPerSecond, double P50, double P99, double MeanBatch);
+
+    private static Result Measure1(InferenceModel model, TextTokenizer tokenizer, int maxBatch, int clients, int perClient, string recurrence)
+    {
+        var server = new OpenAiServer(model, tokenizer, new ServerOptions { Port = 0, MaxBatch = maxBatch, QueueCapacity = 1024 });
+        server.Start();
+        try
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(server.BaseAddress), Timeout = TimeSpan.FromMinutes(10) };
+            string Body(int client, int i, int tokens) =>
+                $$"""{"prompt": "Once upon a time, client {{client}} asked question {{i}}", "max_tokens": {{tokens}}, "temperature": 0, "stop": []{{(recurrence is "" ? "" : $", \"recurrence\": {recurrence}")}}}""";
+            async Task<int> Post(string body, List<double> latencies)
+            {
+                var watch = Stopwatch.StartNew();
+                using var response = await http.PostAsync("v1/completions", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+                var json = JsonNode.Parse(await response.Content.ReadAsStringAsync())!;
+                if (!response.IsSuccessStatusCode) throw new InvalidOperationException(json.ToJsonString());
+                lock (latencies) latencies.Add(watch.Elapsed.TotalMilliseconds);
+                return json["usage"]!["completion_tokens"]!.GetValue<int>();
+            }
+            Post(Body(-1, -1, 8), []).GetAwaiter().GetResult();   // warm-up
+            var (steps0, rows0) = server.Metrics.Decoded;
+            var latencies = new List<double>();
+            var clock = Stopwatch.StartNew();
+            var tasks = Enumerable.Range(0, clients).Select(async c =>
+            {
+                var rng = new Random(1000 + c);
+                long tokens = 0;
+                for (int i = 0; i < perClient; i++) tokens += await Post(Body(c, i, rng.Next(6, 33)), latencies);
+                return tokens;
+            }).ToArray();
+            long total = Task.WhenAll(tasks).GetAwaiter().GetResult().Sum();
+            double wall = clock.Elapsed.TotalSeconds;
+            var (steps, rows) = server.Metrics.Decoded;
+            latencies.Sort();
+            double Pct(double p) => latencies[Math.Min(latencies.Count - 1, (int)Math.Ceiling(p * latencies.Count) - 1)];
+            return new Result(latencies.Count, total, wall, total / wall, Pct(0.5), Pct(0.99), (rows - rows0) / (double)Math.Max(1, steps - steps0));
+        }
+        finally { server.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
+    }
+}
