@@ -19,7 +19,7 @@ public static class ServeLoad
     public static int Run(string[] args)
     {
         string dir = Measure.Arg(args, "--model", "models/tiny-base");
-        int threads = int.Parse(Measure.Arg(args, "--threads", "2"));
+        int threads = int.Parse(Measure.Arg(args, "--threads", Math.Max(1, Environment.ProcessorCount - 1).ToString()));   // as deepen serve
         int perClient = int.Parse(Measure.Arg(args, "--requests", "12"));
         var clientCounts = Measure.Arg(args, "--clients", "1,4,16").Split(',').Select(int.Parse).ToArray();
         var batches = Measure.Arg(args, "--max-batch", "1,16").Split(',').Select(int.Parse).ToArray();
@@ -31,6 +31,8 @@ public static class ServeLoad
         Console.WriteLine();
         Console.WriteLine("| max batch | clients | requests | new tokens | wall s | tokens/s | requests/s | p50 ms | p99 ms | mean decode batch |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
+        // Warm-up: JIT tiering and libtorch's first allocations would otherwise slow whichever configuration runs first.
+        Measure1(model, tokenizer, batches.Max(), 4, 6, recurrence);
         var baseline = new Dictionary<int, double>();
         foreach (int maxBatch in batches)
             foreach (int clients in clientCounts)
@@ -65,7 +67,7 @@ public static class ServeLoad
                 lock (latencies) latencies.Add(watch.Elapsed.TotalMilliseconds);
                 return json["usage"]!["completion_tokens"]!.GetValue<int>();
             }
-            Post(Body(-1, -1, 8), []).GetAwaiter().GetResult();   // warm-up
+            for (int i = 0; i < 4; i++) Post(Body(-1, i, 8), []).GetAwaiter().GetResult();   // warm-up
             var (steps0, rows0) = server.Metrics.Decoded;
             var latencies = new List<double>();
             var clock = Stopwatch.StartNew();
