@@ -1,3 +1,4 @@
+using Deepen.Checkpoints;
 using System.CommandLine;
 using Deepen.Modeling;
 

@@ -1,3 +1,4 @@
+using Deepen.Checkpoints;
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using Deepen.Conversion;

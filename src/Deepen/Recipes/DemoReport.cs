@@ -1,3 +1,4 @@
+using Deepen.Checkpoints;
 using Deepen.Data;
 using System.Globalization;
 using System.Text;

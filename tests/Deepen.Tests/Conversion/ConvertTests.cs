@@ -192,7 +192,7 @@ public class StridePlanTests
             ModelType = "llama", VocabSize = 1, HiddenSize = 32, IntermediateSize = 64, NumLayers = 8, NumHeads = 4, NumKvHeads = 2,
             HeadDim = 8, RmsNormEps = 1e-5, RopeTheta = 10000, MaxPositionEmbeddings = 64,
         };
-        Deepen.Modeling.ModelFactory.CreatePlain(shape, TestPaths.FixtureModel("ci-tiny"), tmp["base"], seed: 9, std: 0.2);
+        Deepen.Checkpoints.ModelFactory.CreatePlain(shape, TestPaths.FixtureModel("ci-tiny"), tmp["base"], seed: 9, std: 0.2);
         var r = Cli.CliProcess.Run("convert", "--from", tmp["base"], "--out", tmp["out"], "--shape", "2,2,2", "--core-stride", "2", "--verify");
         Assert.True(r.ExitCode == 0, r.Stderr);
         Assert.Contains("core 3,5", r.Stdout);

@@ -1,3 +1,4 @@
+using Deepen.Checkpoints;
 using System.Text.Json.Nodes;
 using Deepen.Data;
 using Deepen.Modeling;

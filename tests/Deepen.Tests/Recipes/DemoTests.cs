@@ -19,7 +19,7 @@ public class DemoTests
             ModelType = "llama", VocabSize = 1, HiddenSize = 32, IntermediateSize = 64, NumLayers = 4, NumHeads = 4, NumKvHeads = 2,
             HeadDim = 8, RmsNormEps = 1e-5, RopeTheta = 10000, MaxPositionEmbeddings = 128,
         };
-        Deepen.Modeling.ModelFactory.CreatePlain(shape, TestPaths.FixtureModel("ci-tiny"), tmp["base"], seed: 1);
+        Deepen.Checkpoints.ModelFactory.CreatePlain(shape, TestPaths.FixtureModel("ci-tiny"), tmp["base"], seed: 1);
         var options = DemoOptions.QuickRun(tmp["base"], tmp["demo"], DemoTask.Parse(task)) with
         {
             Steps = 4, TrainProblems = 300, TestProblems = 12, TestRecurrences = [1, 2], SeqLen = 64, MicroBatch = 4,

@@ -71,7 +71,7 @@ public class PretrainRecipeTests
     public void ContinuingAModelOnChainsKeepsItsTokenizerAndReportsChainAccuracy()
     {
         using var tmp = new TestPaths.TempDir();
-        Deepen.Modeling.ModelFactory.CreatePlain(TinyShape, TestPaths.FixtureModel("ci-tiny"), tmp["start"], seed: 3);
+        Deepen.Checkpoints.ModelFactory.CreatePlain(TinyShape, TestPaths.FixtureModel("ci-tiny"), tmp["start"], seed: 3);
         var options = new PretrainOptions
         {
             Corpus = [],
@@ -102,7 +102,7 @@ public class PretrainRecipeTests
     public void ContinuingAModelOnHopsReportsHopAccuracyByHops()
     {
         using var tmp = new TestPaths.TempDir();
-        Deepen.Modeling.ModelFactory.CreatePlain(TinyShape, TestPaths.FixtureModel("ci-tiny"), tmp["start"], seed: 3);
+        Deepen.Checkpoints.ModelFactory.CreatePlain(TinyShape, TestPaths.FixtureModel("ci-tiny"), tmp["start"], seed: 3);
         var options = new PretrainOptions
         {
             Corpus = [], MathCount = 0, HopCount = 300, HopHops = [1, 2], HopChains = 2, InitFrom = tmp["start"], HoldoutFraction = 0.05,

@@ -1,3 +1,4 @@
+using Deepen.Checkpoints;
 using ScottPlot;
 
 namespace Deepen.Evaluation.Reports;

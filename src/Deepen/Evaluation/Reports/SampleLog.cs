@@ -1,3 +1,4 @@
+using Deepen.Checkpoints;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;

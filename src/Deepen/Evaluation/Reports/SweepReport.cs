@@ -1,3 +1,4 @@
+using Deepen.Checkpoints;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;

@@ -1,4 +1,4 @@
-namespace Deepen.Evaluation.Reports;
+namespace Deepen.Checkpoints;
 
 /// <summary>Writes a file under a temporary name in the same directory and renames it when complete, so readers never see half a file.</summary>
 public static class AtomicFile

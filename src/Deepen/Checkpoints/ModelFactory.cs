@@ -1,13 +1,13 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Deepen.Checkpoints;
+using Deepen.Modeling;
 using Deepen.Tokenization;
 using static TorchSharp.torch;
 
-namespace Deepen.Modeling;
+namespace Deepen.Checkpoints;
 
 /// <summary>
-/// Creates randomly initialised plain Llama models in HF layout, for pretraining from scratch (the
+/// Writes randomly initialised plain Llama model directories in HF layout (config.json, safetensors, tokenizer files), for pretraining from scratch (the
 /// embedded default) and for test fixtures: matrices ~ N(0, std²), norm weights 1.
 /// </summary>
 public static class ModelFactory
