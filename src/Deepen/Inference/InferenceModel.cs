@@ -133,7 +133,7 @@ internal sealed class PlainInferenceModel(LlamaModel model, string name, bool ow
         var step = WithRope(cache.Begin(ids.shape[1], ids.device), model.Rope, DType);
         var x = model.model.embed_tokens.forward(ids);                                   // (B, T, d)
         for (int i = 0; i < c.NumLayers; i++)
-            x = CachedLayers.Decoder(model.model.layers[i], c, x, step, new KvKey(CacheStage.Layers, 0, i));
+            x = model.model.layers[i].Forward(x, step.For(new KvKey(CacheStage.Layers, 0, i)));
         cache.Commit();
         if (!allLogits) x = x.narrow(1, x.shape[1] - 1, 1);                              // (B, 1, d)
         var logits = model.Head(x);                                                      // (B, T|1, V)
@@ -168,13 +168,12 @@ internal sealed class RecurrentInferenceModel(RecurrentModel model, string name,
             throw new ArgumentException($"row settings for {rows.Recurrence.Length} rows (recurrences ≥ 1 expected) and {rows.Noise.Length} generators; the step has {batch} rows.", nameof(rows));
         int maxR = rows?.Recurrence.Max() ?? ResolveRecurrence(depth);
         var t = model.transformer;
-        var block = Config.Block;
         var step = WithRope(cache.Begin(ids.shape[1], ids.device), model.Rope, DType);
 
         var x = t.wte.forward(ids);                                                      // (B, T, d)
         if (Config.EmbedScale != 1.0) x = x.Times(Config.EmbedScale);
         for (int i = 0; i < Config.PreludeLayers; i++)
-            x = CachedLayers.Block(t.prelude[i], block, x, step, new KvKey(CacheStage.Prelude, 0, i));
+            x = t.prelude[i].Forward(x, step.For(new KvKey(CacheStage.Prelude, 0, i)));
         var e = x;                                                                       // (B, T, d)
         var s = rows is null
             ? model.InitialState(e, new RecurrenceOptions(maxR, State: depth.InitialState, Generator: noise))
@@ -199,7 +198,7 @@ internal sealed class RecurrentInferenceModel(RecurrentModel model, string name,
             cache.ActiveRows = active;
             var h = t.adapter.forward(cat([s, e], -1));                                   // (B, T, 2d) → (B, T, d)
             for (int j = 0; j < Config.CoreLayers; j++)
-                h = CachedLayers.Block(t.core_block[j], block, h, step, new KvKey(CacheStage.Core, it, j));
+                h = t.core_block[j].Forward(h, step.For(new KvKey(CacheStage.Core, it, j)));
             if (active is null) { s = h.MoveToOuterDisposeScope(); continue; }
 
             var next = where(active.view(-1, 1, 1), h, s);                               // stopped rows keep their state
@@ -250,7 +249,7 @@ internal sealed class RecurrentInferenceModel(RecurrentModel model, string name,
     {
         var t = model.transformer;
         for (int i = 0; i < Config.CodaLayers; i++)
-            s = CachedLayers.Block(t.coda[i], Config.Block, s, step, new KvKey(CacheStage.Coda, 0, i));
+            s = t.coda[i].Forward(s, step.For(new KvKey(CacheStage.Coda, 0, i)));
         return model.lm_head.forward(t.ln_f.forward(s));                                 // (B, T, V)
     }
 

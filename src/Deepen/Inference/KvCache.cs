@@ -380,4 +380,14 @@ public sealed record AttentionStep(KvCache Cache, Tensor Positions, Tensor? Mask
 
     /// <summary>Writes k, v for <paramref name="key"/> and attends q to every key of that entry → (B, T, H·hd).</summary>
     public Tensor Attend(KvKey key, Tensor q, Tensor k, Tensor v) => Cache.Attend(key, q, k, v, this);
+
+    /// <summary>The attention context of the layer at <paramref name="key"/> for this step, for the blocks' own forward.</summary>
+    public AttentionContext For(KvKey key) => new CachedAttention(this, key);
+
+    private sealed class CachedAttention(AttentionStep step, KvKey key) : AttentionContext
+    {
+        // q (B, T, H, hd), k and v (B, T, Hkv, hd) → rope at each row's positions, keys and values through the cache → (B, T, H·hd)
+        public override Tensor Attend(Tensor q, Tensor k, Tensor v) =>
+            step.Attend(key, step.Rotate(q.transpose(1, 2)), step.Rotate(k.transpose(1, 2)), v.transpose(1, 2));
+    }
 }

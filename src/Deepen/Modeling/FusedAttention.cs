@@ -29,10 +29,13 @@ public sealed class FusedAttention : nn.Module<Tensor, Tensor, Tensor, Tensor>
         }
     }
 
-    public override Tensor forward(Tensor x, Tensor cos, Tensor sin)   // (B, T, d) → (B, T, d)
+    public override Tensor forward(Tensor x, Tensor cos, Tensor sin) => Forward(x, new SequenceAttention(cos, sin));   // (B, T, d) → (B, T, d)
+
+    /// <summary>x (B, T, d) → (B, T, d), its keys and values met through <paramref name="attention"/> (the whole sequence, or a KV cache).</summary>
+    public Tensor Forward(Tensor x, AttentionContext attention)
     {
         var (q, k, v) = Project(x);
-        return proj.forward(AttentionKernel.Forward(q, k, v, cos, sin));
+        return proj.forward(attention.Attend(q, k, v));
     }
 
     /// <summary>x (B, T, d) → q (B, T, H, hd), k and v (B, T, Hkv, hd), before rope.</summary>

@@ -30,13 +30,15 @@ public sealed class LlamaAttention : nn.Module<Tensor, Tensor, Tensor, Tensor>
         }
     }
 
-    public override Tensor forward(Tensor x, Tensor cos, Tensor sin)   // (B, T, d) → (B, T, d)
+    public override Tensor forward(Tensor x, Tensor cos, Tensor sin) => Forward(x, new SequenceAttention(cos, sin));   // (B, T, d) → (B, T, d)
+
+    /// <summary>x (B, T, d) → (B, T, d), its keys and values met through <paramref name="attention"/> (the whole sequence, or a KV cache).</summary>
+    public Tensor Forward(Tensor x, AttentionContext attention)
     {
         var (b, t) = (x.shape[0], x.shape[1]);
         Tensor q = q_proj.forward(x), k = k_proj.forward(x), v = v_proj.forward(x);   // (B, T, H·hd), (B, T, Hkv·hd) ×2
         if (q_norm is not null) { q = q_norm.forward(q); k = k_norm!.forward(k); }    // OLMo-2: over the whole vector, before rope
-        var y = AttentionKernel.Forward(
-            q.view(b, t, _heads, _headDim), k.view(b, t, _kvHeads, _headDim), v.view(b, t, _kvHeads, _headDim), cos, sin);
+        var y = attention.Attend(q.view(b, t, _heads, _headDim), k.view(b, t, _kvHeads, _headDim), v.view(b, t, _kvHeads, _headDim));
         return o_proj.forward(y);
     }
 }

@@ -38,14 +38,20 @@ public sealed class LlamaDecoderLayer : nn.Module<Tensor, Tensor, Tensor, Tensor
         }
     }
 
-    public override Tensor forward(Tensor x, Tensor cos, Tensor sin)   // (B, T, d) → (B, T, d)
+    public override Tensor forward(Tensor x, Tensor cos, Tensor sin) => Forward(x, new SequenceAttention(cos, sin));   // (B, T, d) → (B, T, d)
+
+    /// <summary>
+    /// The layer, (B, T, d) → (B, T, d), for every use: the whole sequence (<see cref="SequenceAttention"/>) or one
+    /// step through a KV cache.
+    /// </summary>
+    public Tensor Forward(Tensor x, AttentionContext attention)
     {
         if (_style == BlockStyle.PreNorm)
         {
-            x = x.Plus(self_attn.forward(input_layernorm!.forward(x), cos, sin));
+            x = x.Plus(self_attn.Forward(input_layernorm!.forward(x), attention));
             return x.Plus(mlp.forward(post_attention_layernorm.forward(x)));
         }
-        x = x.Plus(post_attention_layernorm.forward(self_attn.forward(x, cos, sin)));
+        x = x.Plus(post_attention_layernorm.forward(self_attn.Forward(x, attention)));
         return x.Plus(post_feedforward_layernorm!.forward(mlp.forward(x)));
     }
 }

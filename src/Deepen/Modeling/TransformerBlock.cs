@@ -29,14 +29,20 @@ public sealed class TransformerBlock : nn.Module<Tensor, Tensor, Tensor, Tensor>
         register_module(nameof(mlp), mlp);
     }
 
-    public override Tensor forward(Tensor x, Tensor cos, Tensor sin)   // (B, T, d) → (B, T, d)
+    public override Tensor forward(Tensor x, Tensor cos, Tensor sin) => Forward(x, new SequenceAttention(cos, sin));   // (B, T, d) → (B, T, d)
+
+    /// <summary>
+    /// The block, (B, T, d) → (B, T, d), for every use: the whole sequence (<see cref="SequenceAttention"/>) or one
+    /// step through a KV cache.
+    /// </summary>
+    public Tensor Forward(Tensor x, AttentionContext attention)
     {
         if (_style == BlockStyle.PreNorm)
         {
-            x = x.Plus(attn.forward(norm_1.forward(x), cos, sin));
+            x = x.Plus(attn.Forward(norm_1.forward(x), attention));
             return x.Plus(mlp.forward(norm_2.forward(x)));
         }
-        x = x.Plus(norm_1.forward(attn.forward(x, cos, sin)));
+        x = x.Plus(norm_1.forward(attn.Forward(x, attention)));
         return x.Plus(norm_2.forward(mlp.forward(x)));
     }
 }
