@@ -129,11 +129,8 @@ internal sealed class PlainInferenceModel(LlamaModel model, string name, bool ow
 
     public override StepOutput Step(Tensor ids, KvCache cache, DepthOptions depth, TorchGenerator? noise, bool allLogits = false, RowSettings? rows = null)
     {
-        var c = model.Config;
         var step = WithRope(cache.Begin(ids.shape[1], ids.device), model.Rope, DType);
-        var x = model.model.embed_tokens.forward(ids);                                   // (B, T, d)
-        for (int i = 0; i < c.NumLayers; i++)
-            x = model.model.layers[i].Forward(x, step.For(new KvKey(CacheStage.Layers, 0, i)));
+        var x = model.Hidden(ids, i => step.For(new KvKey(CacheStage.Layers, 0, i)));   // (B, T, d)
         cache.Commit();
         if (!allLogits) x = x.narrow(1, x.shape[1] - 1, 1);                              // (B, 1, d)
         var logits = model.Head(x);                                                      // (B, T|1, V)
@@ -167,14 +164,9 @@ internal sealed class RecurrentInferenceModel(RecurrentModel model, string name,
         if (rows is not null && (rows.Recurrence.Length != batch || rows.Noise.Length != batch || rows.Recurrence.Any(r => r < 1)))
             throw new ArgumentException($"row settings for {rows.Recurrence.Length} rows (recurrences ≥ 1 expected) and {rows.Noise.Length} generators; the step has {batch} rows.", nameof(rows));
         int maxR = rows?.Recurrence.Max() ?? ResolveRecurrence(depth);
-        var t = model.transformer;
         var step = WithRope(cache.Begin(ids.shape[1], ids.device), model.Rope, DType);
 
-        var x = t.wte.forward(ids);                                                      // (B, T, d)
-        if (Config.EmbedScale != 1.0) x = x.Times(Config.EmbedScale);
-        for (int i = 0; i < Config.PreludeLayers; i++)
-            x = t.prelude[i].Forward(x, step.For(new KvKey(CacheStage.Prelude, 0, i)));
-        var e = x;                                                                       // (B, T, d)
+        var e = model.Prelude(ids, i => step.For(new KvKey(CacheStage.Prelude, 0, i)));   // (B, T, d)
         var s = rows is null
             ? model.InitialState(e, new RecurrenceOptions(maxR, State: depth.InitialState, Generator: noise))
             : cat(Enumerable.Range(0, batch).Select(b => RowState(e, b, rows, depth, maxR)).ToList(), 0);
@@ -196,9 +188,7 @@ internal sealed class RecurrentInferenceModel(RecurrentModel model, string name,
                 active = active!.logical_and(within).MoveToOuterDisposeScope();
             }
             cache.ActiveRows = active;
-            var h = t.adapter.forward(cat([s, e], -1));                                   // (B, T, 2d) → (B, T, d)
-            for (int j = 0; j < Config.CoreLayers; j++)
-                h = t.core_block[j].Forward(h, step.For(new KvKey(CacheStage.Core, it, j)));
+            var h = model.Iterate(s, e, j => step.For(new KvKey(CacheStage.Core, it, j)));   // (B, T, d)
             if (active is null) { s = h.MoveToOuterDisposeScope(); continue; }
 
             var next = where(active.view(-1, 1, 1), h, s);                               // stopped rows keep their state
@@ -245,13 +235,8 @@ internal sealed class RecurrentInferenceModel(RecurrentModel model, string name,
         return cat([zeros([1, pad, row.shape[2]], row.dtype, row.device), real], 1);
     }
 
-    private Tensor Coda(Tensor s, AttentionStep step)
-    {
-        var t = model.transformer;
-        for (int i = 0; i < Config.CodaLayers; i++)
-            s = t.coda[i].Forward(s, step.For(new KvKey(CacheStage.Coda, 0, i)));
-        return model.lm_head.forward(t.ln_f.forward(s));                                 // (B, T, V)
-    }
+    private Tensor Coda(Tensor s, AttentionStep step) =>
+        model.Coda(s, i => step.For(new KvKey(CacheStage.Coda, 0, i)));                  // (B, T, V)
 
     public override Tensor Forward(Tensor ids, DepthOptions depth, TorchGenerator? noise) =>
         model.forward(ids, new RecurrenceOptions(ResolveRecurrence(depth), State: depth.InitialState, Generator: noise));

@@ -70,6 +70,14 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
         return x;
     }
 
+    /// <summary>Runs the embedding and every layer, layer i meeting its keys and values through <paramref name="attention"/>(i) (a KV cache's step) → (B, T, d).</summary>
+    public Tensor Hidden(Tensor ids, Func<int, AttentionContext> attention)
+    {
+        var x = model.embed_tokens.forward(ids);                                        // (B, T, d)
+        for (int i = 0; i < Config.NumLayers; i++) x = model.layers[i].Forward(x, attention(i));
+        return x;
+    }
+
     /// <summary>
     /// Logits of the pruned model that keeps only <paramref name="layerIndices"/>, in that order
     /// (the reference side of the conversion check): ids (B, T) → (B, T, V).

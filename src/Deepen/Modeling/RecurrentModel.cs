@@ -106,12 +106,22 @@ public sealed class RecurrentModel : nn.Module<Tensor, RecurrenceOptions, Tensor
         Rope.CosSin(arange(ids.shape[1], device: ids.device), transformer.wte.weight.dtype);
 
     /// <summary>Embedding and prelude: ids (B, T) → e (B, T, d).</summary>
-    public Tensor Prelude(Tensor ids, Tensor cos, Tensor sin)
+    public Tensor Prelude(Tensor ids, Tensor cos, Tensor sin) => Prelude(ids, Whole(cos, sin));
+
+    /// <summary>Embedding and prelude, prelude layer i meeting its keys and values through <paramref name="attention"/>(i): ids (B, T) → e (B, T, d).</summary>
+    public Tensor Prelude(Tensor ids, Func<int, AttentionContext> attention)
     {
         var x = transformer.wte.forward(ids);                            // (B, T, d)
         if (Config.EmbedScale != 1.0) x = x.Times(Config.EmbedScale);
-        foreach (var layer in transformer.prelude) x = layer.forward(x, cos, sin);
+        for (int i = 0; i < Config.PreludeLayers; i++) x = transformer.prelude[i].Forward(x, attention(i));
         return x;
+    }
+
+    /// <summary>The whole-sequence attention of every layer (training, evaluation, the non-cached forward).</summary>
+    private static Func<int, AttentionContext> Whole(Tensor cos, Tensor sin)
+    {
+        var whole = new SequenceAttention(cos, sin);
+        return _ => whole;
     }
 
     /// <summary>The initial latent state, shaped like <paramref name="e"/>.</summary>
@@ -173,18 +183,25 @@ public sealed class RecurrentModel : nn.Module<Tensor, RecurrenceOptions, Tensor
     }
 
     /// <summary>One recurrence: <c>core(adapter(cat(s, e)))</c>, (B, T, d) → (B, T, d).</summary>
-    public Tensor Iterate(Tensor state, Tensor e, RecurrenceOptions options, Tensor cos, Tensor sin)
+    public Tensor Iterate(Tensor state, Tensor e, RecurrenceOptions options, Tensor cos, Tensor sin) =>
+        Iterate(state, e, Whole(cos, sin), options.BypassAdapter);
+
+    /// <summary>One recurrence, core layer j meeting its keys and values through <paramref name="attention"/>(j): (B, T, d) → (B, T, d).</summary>
+    public Tensor Iterate(Tensor state, Tensor e, Func<int, AttentionContext> attention, bool bypassAdapter = false)
     {
-        var x = options.BypassAdapter ? e : transformer.adapter.forward(cat([state, e], -1));   // (B, T, 2d) → (B, T, d)
-        foreach (var layer in transformer.core_block) x = layer.forward(x, cos, sin);
+        var x = bypassAdapter ? e : transformer.adapter.forward(cat([state, e], -1));   // (B, T, 2d) → (B, T, d)
+        for (int j = 0; j < Config.CoreLayers; j++) x = transformer.core_block[j].Forward(x, attention(j));
         return x;
     }
 
     /// <summary>Coda, final norm and head: (B, T, d) → (B, T, V); with <paramref name="rows"/> (N,) into the flattened
     /// positions, the norm and head run on those alone: (N, V).</summary>
-    public Tensor Coda(Tensor s, Tensor cos, Tensor sin, Tensor? rows = null)
+    public Tensor Coda(Tensor s, Tensor cos, Tensor sin, Tensor? rows = null) => Coda(s, Whole(cos, sin), rows);
+
+    /// <summary>Coda, final norm and head, coda layer i meeting its keys and values through <paramref name="attention"/>(i): (B, T, d) → (B, T, V), or (N, V) for <paramref name="rows"/>.</summary>
+    public Tensor Coda(Tensor s, Func<int, AttentionContext> attention, Tensor? rows = null)
     {
-        foreach (var layer in transformer.coda) s = layer.forward(s, cos, sin);
+        for (int i = 0; i < Config.CodaLayers; i++) s = transformer.coda[i].Forward(s, attention(i));
         if (rows is not null) s = s.reshape(-1, s.shape[^1]).index_select(0, rows);   // (N, d)
         return lm_head.forward(transformer.ln_f.forward(s));
     }
