@@ -1,7 +1,7 @@
-# E26 (docs/results.md): `/usr/bin/python3 looped-chain-probe.py loop 2000 4 6` (mode, steps, mean recurrence, longest training chain[, seed]).
+# E26 (docs/results.md): /usr/bin/python3 looped-chain-probe.py loop 2000 4 6
 # Probe: does a tiny looped transformer (prelude 1, core 2 looped r times, coda 1) learn mod-10 chains
 # with answer-only loss, and does accuracy grow with test recurrence? Independent of Deepen (PyTorch 1.13).
-# usage: python3 loop.py MODE STEPS [RBAR] [MAXLEN]  MODE = loop | static
+# usage: /usr/bin/python3 looped-chain-probe.py MODE STEPS [RBAR] [MAXLEN] [SEED]   MODE = loop | static (RBAR 4, MAXLEN 8, SEED 0 by default)
 import math, random, sys, time, torch, torch.nn as nn, torch.nn.functional as F
 mode=sys.argv[1]; steps=int(sys.argv[2]); rbar=float(sys.argv[3]) if len(sys.argv)>3 else 4; maxlen=int(sys.argv[4]) if len(sys.argv)>4 else 8
 seed=int(sys.argv[5]) if len(sys.argv)>5 else 0
