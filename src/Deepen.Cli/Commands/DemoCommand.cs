@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Deepen;
 using Deepen.Conversion;
+using Deepen.Modeling;
 using Deepen.Recipes;
 using Deepen.Training;
 
@@ -23,13 +24,14 @@ public static class DemoCommand
         var lossOn = new Option<string>("--loss-on") { Description = "answer (the answer tokens only) or all (every token).", DefaultValueFactory = _ => "answer" };
         var split = new Option<string>("--split") { Description = "test (the demo's figures) or validation (to choose settings without looking at the test problems).", DefaultValueFactory = _ => "test" };
         var steps = new Option<int?>("--steps") { Description = "Optimizer steps of the recurrent runs (default: the task's; the static baseline gets as many as equal FLOPs allow)." };
+        var shape = new Option<string?>("--shape") { Description = "Recurrent shape P,R,C by the paper's rule: the first P layers, the R before the last C, the last C; the layers between are dropped (default: L/4, L/2, L/4 of the base's L layers, none dropped)." };
         var threads = new Option<int>("--threads") { Description = "Torch threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
         adapter.AcceptOnlyFromAmong("default", "identity", "add");
         split.AcceptOnlyFromAmong("test", "validation");
         lossOn.AcceptOnlyFromAmong([.. ConfigWords.All(typeof(LossTokens))]);
         task.AcceptOnlyFromAmong([.. DemoTask.All.Select(t => t.Name)]);
         var cmd = new Command("demo", "Run the retrofitted-recurrence method end to end on the embedded base model and write a report.")
-            { quick, output, task, baseModel, seed, adapter, lossOn, split, steps, threads };
+            { quick, output, task, baseModel, seed, adapter, lossOn, split, steps, shape, threads };
         cmd.Handle(parse =>
         {
             bool q = parse.GetValue(quick);
@@ -49,6 +51,7 @@ public static class DemoCommand
                 Threads = parse.GetValue(threads),
                 EvalSplit = evalSplit,
                 Steps = parse.GetValue(steps) ?? options.Steps,
+                Shape = parse.GetValue(shape) is { } text ? ParseShape(text, model) : options.Shape,
                 Log = log,
                 Progress = progress,
                 Cancel = interrupt.Token,
@@ -56,6 +59,13 @@ public static class DemoCommand
             Console.WriteLine($"report: {report}");
         });
         return cmd;
+    }
+
+    /// <summary>"P,R,C" checked against the base's layer count (the same rule and errors as <c>deepen convert --shape</c>).</summary>
+    private static (int, int, int) ParseShape(string text, string baseModel)
+    {
+        var plan = LayerPlan.ParseShape(text, HfConfig.Load(baseModel).NumLayers);
+        return (plan.Prelude.Count, plan.Core.Count, plan.Coda.Count);
     }
 
     /// <summary>The task's base (e.g. models/tiny-base-chains) under the current directory, or above the CLI's own location (a clone's build output).</summary>

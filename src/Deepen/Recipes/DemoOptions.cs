@@ -50,6 +50,9 @@ public sealed record DemoOptions
     /// <summary>The adapter's initialisation at conversion: [0 | I] by default (measured: the paper's random init erased the
     /// base's one-step skill in the demo's budget, see docs/results.md), or the paper's default.</summary>
     public AdapterInit AdapterInit { get; init; } = AdapterInit.Identity;
+    /// <summary>The recurrent shape (P,R,C) by the paper's rule (<see cref="LayerPlan.FromShape"/>: the first P layers, the R
+    /// before the last C, the last C; the layers between are dropped); null: (L/4, L/2, L/4) of the base's L layers, none dropped.</summary>
+    public (int P, int R, int C)? Shape { get; init; }
     /// <summary>Also train without the curriculum, for claim 3.</summary>
     public bool RunNoCurriculum { get; init; } = true;
 

@@ -65,10 +65,11 @@ public static class DemoRecipe
         var seeds = new DemoSeeds(o.Seed);
 
         // (a) convert
-        int p = Math.Max(1, baseCfg.NumLayers / 4), c = p, r = baseCfg.NumLayers - p - c;
+        int quarter = Math.Max(1, baseCfg.NumLayers / 4);
+        var (p, r, c) = o.Shape ?? (quarter, baseCfg.NumLayers - 2 * quarter, quarter);
         var plan = LayerPlan.FromShape(p, r, c, baseCfg.NumLayers);
         var recInit = Path.Combine(o.Out, "recurrent-init");
-        log($"(a) convert {o.BaseModel} → ({p},{r},{c}) with --verify, adapter {o.AdapterInit.ToString().ToLowerInvariant()} (seed {o.Seed})");
+        log($"(a) convert {o.BaseModel} → ({p},{r},{c}){DemoReport.Dropped(plan, baseCfg.NumLayers)} with --verify, adapter {o.AdapterInit.ToString().ToLowerInvariant()} (seed {o.Seed})");
         var conv = Retrofitter.Convert(new ConvertOptions(o.BaseModel, recInit, plan)
         {
             Verify = true, Force = true, MeanRecurrence = o.TrainRecurrence, MeanBackpropDepth = o.BackpropDepth,
@@ -134,7 +135,7 @@ public static class DemoRecipe
         var statEval = Evaluate("static", Path.Combine(stat.Dir, "final"), docs, [1], o, seeds.Eval);
 
         // (e) report
-        var report = DemoReport.Write(o, p, r, c, conv.MaxLogitDiff ?? double.NaN, rec, noCurr, stat, recEval, statEval, clock.Elapsed, Trainer.PeakRssMb());
+        var report = DemoReport.Write(o, plan, baseCfg.NumLayers, conv.MaxLogitDiff ?? double.NaN, rec, noCurr, stat, recEval, statEval, clock.Elapsed, Trainer.PeakRssMb());
         log($"(e) report: {report} ({clock.Elapsed.TotalMinutes:F1} min)");
         return report;
     }

@@ -1,4 +1,5 @@
 using Deepen.Checkpoints;
+using Deepen.Conversion;
 using Deepen.Data;
 using System.Globalization;
 using System.Text;
@@ -21,9 +22,10 @@ public static class DemoReport
     /// <summary>A relative difference in held-out loss below this is reported as inconclusive for claim 3 (the loss has no error bar here).</summary>
     public const double LossTolerance = 0.01;
 
-    public static string Write(DemoOptions o, int p, int r, int c, double verifyDiff, DemoRun rec, DemoRun? noCurr, DemoRun stat,
+    public static string Write(DemoOptions o, LayerPlan plan, int baseLayers, double verifyDiff, DemoRun rec, DemoRun? noCurr, DemoRun stat,
         DemoEval recEval, DemoEval statEval, TimeSpan elapsed, double peakRssMb)
     {
+        int p = plan.Prelude.Count, r = plan.Core.Count, c = plan.Coda.Count;
         var recs = recEval.Correct.Keys.ToList();
         int at = TrainedRecurrence(recs, o.TrainRecurrence);
         var (statAcc, statSe) = statEval.At(1);
@@ -66,7 +68,7 @@ public static class DemoReport
         var sb = new StringBuilder();
         sb.AppendLine($"# Deepen demo{(o.Quick ? " (--quick)" : "")}: retrofitted recurrence on the embedded base model (seed {o.Seed})");
         sb.AppendLine();
-        sb.AppendLine($"Base model `{Show(o.BaseModel)}` converted to a ({p},{r},{c}) recurrent model (conversion check max |Δlogit| = {verifyDiff.ToString("E2", Inv)}, adapter init {o.AdapterInit.ToString().ToLowerInvariant()}),");
+        sb.AppendLine($"Base model `{Show(o.BaseModel)}` converted to a ({p},{r},{c}) recurrent model (conversion check max |Δlogit| = {verifyDiff.ToString("E2", Inv)}, adapter init {o.AdapterInit.ToString().ToLowerInvariant()}{Dropped(plan, baseLayers)}),");
         sb.AppendLine($"trained on {o.TrainProblems:N0} {o.Task.Description} of {o.TrainOps.Min()}–{o.TrainOps.Max()} {o.Task.Unit}, answered directly with one digit, so only");
         sb.AppendLine($"depth of computation can help; chance is {o.Task.Chance * 100:F0} %. Evaluated on {recEval.Problems:N0} held-out problems of {ops.Min()}–{ops.Max()} {o.Task.Unit} (a disjoint split; longer chains than any trained).");
         if (o.EvalSplit != ChainSplit.Test)
@@ -77,7 +79,7 @@ public static class DemoReport
         sb.AppendLine($"total {elapsed.TotalMinutes:F1} min on {o.Threads} thread{(o.Threads == 1 ? "" : "s")}, peak RSS {peakRssMb:F0} MB.");
         sb.AppendLine();
         sb.AppendLine("```");
-        sb.AppendLine($"deepen demo{(o.Quick ? " --quick" : "")} --task {o.Task.Name} --seed {o.Seed}{(o.AdapterInit != Conversion.AdapterInit.Identity ? $" --adapter-init {o.AdapterInit.ToString().ToLowerInvariant()}" : "")}{(o.LossOn == LossTokens.All ? " --loss-on all" : "")} --out {Show(o.Out)}");
+        sb.AppendLine($"deepen demo{(o.Quick ? " --quick" : "")} --task {o.Task.Name} --seed {o.Seed}{(o.AdapterInit != Conversion.AdapterInit.Identity ? $" --adapter-init {o.AdapterInit.ToString().ToLowerInvariant()}" : "")}{(o.LossOn == LossTokens.All ? " --loss-on all" : "")}{(o.Shape is { } sh ? $" --shape {sh.P},{sh.R},{sh.C}" : "")} --out {Show(o.Out)}");
         sb.AppendLine("```");
         sb.AppendLine();
         sb.AppendLine("## Training");
@@ -165,6 +167,17 @@ public static class DemoReport
 
     private static string Diff(PairedComparison d) =>
         $"{d.Difference * 100:+0.0;-0.0;0.0} ± {d.StandardError * 100:F1} ({d.Verdict.ToString().ToLowerInvariant()})";
+
+    /// <summary>", layers 2–3 of the base's 8 dropped by the paper's rule" when the plan leaves base layers out, else "".</summary>
+    public static string Dropped(LayerPlan plan, int baseLayers)
+    {
+        var dropped = Enumerable.Range(0, baseLayers).Except(plan.All).ToList();
+        if (dropped.Count == 0) return "";
+        var which = dropped.Count == dropped[^1] - dropped[0] + 1
+            ? (dropped.Count == 1 ? $"layer {dropped[0]}" : $"layers {dropped[0]}–{dropped[^1]}")
+            : $"layers {string.Join(", ", dropped)}";
+        return $"; {which} of the base's {baseLayers} dropped by the paper's rule";
+    }
 
     /// <summary>Claim 1: r = first vs the training recurrence, and whether it stays beyond.</summary>
     public static string ClaimRecurrence(PairedComparison gain, PairedComparison beyond, int first, int at, int last)

@@ -93,6 +93,18 @@ public class CliErrorTests
     }
 
     [Fact]
+    public void DemoShapeBeyondTheBaseNamesTheFlagAndTheLayerCount()
+    {
+        using var tmp = new TestPaths.TempDir();
+        var dir = CopyFixture(tmp, "llama-tiny");
+        int layers = Deepen.Modeling.HfConfig.Load(dir).NumLayers;
+        AssertCleanError(CliProcess.Run("demo", "--base", dir, "--shape", $"1,{layers},1", "--out", tmp["demo"]),
+            $"--shape 1,{layers},1 needs {layers + 2} layers but the source model has {layers}");
+        AssertCleanError(CliProcess.Run("demo", "--base", dir, "--shape", "1,2", "--out", tmp["demo"]), "--shape '1,2': expected three integers P,R,C");
+        Assert.False(Directory.Exists(tmp["demo"]));   // refused before anything is written
+    }
+
+    [Fact]
     public void VerboseShowsTheStackTrace()
     {
         using var tmp = new TestPaths.TempDir();

@@ -52,6 +52,40 @@ public class DemoTests
     }
 
     [Fact]
+    public void AShapeThatDropsLayersIsConvertedByThePapersRuleAndReported()
+    {
+        using var tmp = new TestPaths.TempDir();
+        var shape = new ModelConfig
+        {
+            ModelType = "llama", VocabSize = 1, HiddenSize = 32, IntermediateSize = 64, NumLayers = 4, NumHeads = 4, NumKvHeads = 2,
+            HeadDim = 8, RmsNormEps = 1e-5, RopeTheta = 10000, MaxPositionEmbeddings = 128,
+        };
+        ModelFactory.CreatePlain(shape, TestPaths.FixtureModel("ci-tiny"), tmp["base"], seed: 1);
+        var options = DemoOptions.QuickRun(tmp["base"], tmp["demo"]) with
+        {
+            Shape = (1, 1, 1), Steps = 2, TrainProblems = 200, TestProblems = 6, TestRecurrences = [1, 2], SeqLen = 64, MicroBatch = 4,
+            TrainOps = [1, 2], TestOps = [1, 2], RunNoCurriculum = false, Threads = 1, Log = _ => { },
+        };
+        var text = File.ReadAllText(DemoRecipe.Run(options));
+        Assert.Contains("converted to a (1,1,1) recurrent model", text);
+        Assert.Contains("layer 1 of the base's 4 dropped by the paper's rule", text);
+        Assert.Contains("--shape 1,1,1", text);
+        var cfg = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(tmp["demo"], "recurrent-init", "config.json")))!;
+        Assert.Equal((1, 1, 1), ((int)cfg["n_layers_in_prelude"]!, (int)cfg["n_layers_in_recurrent_block"]!, (int)cfg["n_layers_in_coda"]!));
+        Assert.Equal("[2]", cfg["deepen"]!["layer_plan"]!["core_block"]!.ToJsonString());   // the R layers before the last C
+    }
+
+    [Theory]
+    [InlineData(new[] { 0, 1, 2, 3 }, 4, "")]
+    [InlineData(new[] { 0, 1, 4, 5 }, 6, "; layers 2–3 of the base's 6 dropped by the paper's rule")]
+    [InlineData(new[] { 0, 2, 3 }, 4, "; layer 1 of the base's 4 dropped by the paper's rule")]
+    public void TheReportNamesTheDroppedLayers(int[] kept, int baseLayers, string expected)
+    {
+        var plan = new Deepen.Conversion.LayerPlan(kept[..1], kept[1..^1], kept[^1..]);
+        Assert.Equal(expected, DemoReport.Dropped(plan, baseLayers));
+    }
+
+    [Fact]
     public void NoStepsIsRefused()
     {
         using var tmp = new TestPaths.TempDir();
