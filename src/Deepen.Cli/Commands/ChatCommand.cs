@@ -36,7 +36,7 @@ public static class ChatCommand
             var history = new List<ChatMessage>();
             if (parse.GetValue(system) is { } sys) history.Add(new ChatMessage("system", sys));
             int keep = history.Count;
-            Console.Error.WriteLine($"chatting with {model.Name} ({format} format); /reset clears, /exit quits.");
+            Console.Error.WriteLine($"chatting with {model.Name}{DeviceFlag.On(parse, flags.Device, model.Device)} ({format} format); /reset clears, /exit quits.");
             while (true)
             {
                 Console.Out.Write("> ");

@@ -23,9 +23,10 @@ public static class ConvertCommand
         var seed = new Option<long>("--seed") { Description = "Seed of the adapter init.", DefaultValueFactory = _ => 0 };
         var meanRec = new Option<int>("--mean-recurrence") { Description = "Default recurrence stored in config.json.", DefaultValueFactory = _ => 32 };
         var backprop = new Option<int>("--mean-backprop-depth") { Description = "Backprop depth stored in config.json.", DefaultValueFactory = _ => 8 };
+        var device = DeviceFlag.Create();
         var force = new Option<bool>("--force") { Description = "Replace an existing output directory." };
         var cmd = new Command("convert", "Convert a pretrained Llama-family model into a depth-recurrent model.")
-            { from, output, shape, layers, stride, verify, dtype, adapterInit, seed, meanRec, backprop, force };
+            { from, output, shape, layers, stride, verify, device, dtype, adapterInit, seed, meanRec, backprop, force };
         cmd.Handle(parse =>
         {
             var src = parse.GetValue(from)!;
@@ -47,6 +48,7 @@ public static class ConvertCommand
                 },
                 Seed = parse.GetValue(seed),
                 Verify = parse.GetValue(verify),
+                Device = DeviceFlag.Resolve(parse, device),
                 Force = parse.GetValue(force),
                 MeanRecurrence = parse.GetValue(meanRec),
                 MeanBackpropDepth = parse.GetValue(backprop),

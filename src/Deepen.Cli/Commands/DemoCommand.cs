@@ -25,13 +25,14 @@ public static class DemoCommand
         var split = new Option<string>("--split") { Description = "test (the demo's figures) or validation (to choose settings without looking at the test problems).", DefaultValueFactory = _ => "test" };
         var steps = new Option<int?>("--steps") { Description = "Optimizer steps of the recurrent runs (default: the task's; the static baseline gets as many as equal FLOPs allow)." };
         var shape = new Option<string?>("--shape") { Description = "Recurrent shape P,R,C by the paper's rule: the first P layers, the R before the last C, the last C; the layers between are dropped (default: L/4, L/2, L/4 of the base's L layers, none dropped)." };
+        var device = DeviceFlag.Create();
         var threads = new Option<int>("--threads") { Description = "Torch threads.", DefaultValueFactory = _ => Environment.ProcessorCount };
         adapter.AcceptOnlyFromAmong("default", "identity", "add");
         split.AcceptOnlyFromAmong("test", "validation");
         lossOn.AcceptOnlyFromAmong([.. ConfigWords.All(typeof(LossTokens))]);
         task.AcceptOnlyFromAmong([.. DemoTask.All.Select(t => t.Name)]);
         var cmd = new Command("demo", "Run the retrofitted-recurrence method end to end on the embedded base model and write a report.")
-            { quick, output, task, baseModel, seed, adapter, lossOn, split, steps, shape, threads };
+            { quick, output, task, baseModel, seed, adapter, lossOn, split, steps, shape, device, threads };
         cmd.Handle(parse =>
         {
             bool q = parse.GetValue(quick);
@@ -49,6 +50,7 @@ public static class DemoCommand
                 AdapterInit = Enum.Parse<AdapterInit>(parse.GetValue(adapter)!, ignoreCase: true),
                 LossOn = ConfigWords.Parse<LossTokens>("loss_on", parse.GetValue(lossOn)!),
                 Threads = parse.GetValue(threads),
+                Device = parse.GetValue(device) ?? "",
                 EvalSplit = evalSplit,
                 Steps = parse.GetValue(steps) ?? options.Steps,
                 Shape = parse.GetValue(shape) is { } text ? ParseShape(text, model) : options.Shape,

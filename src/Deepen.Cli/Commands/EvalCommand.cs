@@ -30,6 +30,7 @@ public static class EvalCommand
         var trainFile = new Option<string?>("--train-file") { Description = "gsm8k: training JSONL whose first k solutions are the exemplars (default: train.jsonl beside --data)." };
         var seed = new Option<long>("--seed") { Description = "Seed of the recurrent models' initial-state noise (loss: also the held-out row order).", DefaultValueFactory = _ => 0 };
         var state = new Option<string>("--state") { Description = "Recurrent models' initial state: random (seeded noise, the method's default) or zeros (results then independent of --batch-size).", DefaultValueFactory = _ => "random" };
+        var device = DeviceFlag.Create();
         var dtype = new Option<string>("--dtype") { Description = "float32 (as the paper evaluated) or bfloat16.", DefaultValueFactory = _ => "float32" };
         var questionField = new Option<string>("--question-field") { Description = "qa-jsonl: the question field.", DefaultValueFactory = _ => "question" };
         var answerField = new Option<string>("--answer-field") { Description = "qa-jsonl: the answer field (a solution ending in '#### N', or the answer).", DefaultValueFactory = _ => "answer" };
@@ -48,7 +49,7 @@ public static class EvalCommand
 
         var cmd = new Command("eval", "Evaluate models on a task at each test-time recurrence: table, results.json, samples.jsonl and a plot of the metrics against recurrence.")
         {
-            model, label, task, data, recurrence, limit, limitSeed, maxNewTokens, batchSize, numFewshot, fewshotFile, trainFile, seed, state, dtype,
+            model, label, task, data, recurrence, limit, limitSeed, maxNewTokens, batchSize, numFewshot, fewshotFile, trainFile, seed, state, dtype, device,
             questionField, answerField, targetField, goldPattern, promptTemplate, strictPattern, stop, exactOnly,
             contextField, choicesField, labelField, choiceLength, noPlot, outDir,
         };
@@ -90,6 +91,7 @@ public static class EvalCommand
                     var v => throw new DeepenException($"--state '{v}': expected random or zeros."),
                 },
                 DType = HfModel.ParseDType(parse.GetValue(dtype)!),
+                Device = DeviceFlag.Resolve(parse, device),
                 OutputDir = parse.GetValue(outDir)!,
                 Plots = !parse.GetValue(noPlot),
                 Log = line => Console.Error.WriteLine(line),

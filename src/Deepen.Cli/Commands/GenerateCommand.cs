@@ -45,7 +45,7 @@ public static class GenerateCommand
             var depthNote = model.IsRecurrent && depths.Count > 0
                 ? $"; recurrences per token: mean {depths.Average():F1}, min {depths.Min()}, max {depths.Max()}" : "";
             Console.Error.WriteLine(
-                $"{count} tokens in {seconds:F2} s ({(seconds > 0 ? count / seconds : 0):F1} tokens/s, prompt {ids.Length} tokens); "
+                $"{count} tokens in {seconds:F2} s{DeviceFlag.On(parse, flags.Device, model.Device)} ({(seconds > 0 ? count / seconds : 0):F1} tokens/s, prompt {ids.Length} tokens); "
                 + $"finished: {finish?.ToString().ToLowerInvariant() ?? "length"}{depthNote}");
         });
         return cmd;

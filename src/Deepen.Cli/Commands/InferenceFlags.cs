@@ -25,6 +25,7 @@ public sealed class InferenceFlags
     public readonly Option<double> RepetitionPenalty = new("--repetition-penalty") { Description = "Penalise tokens already present (1 = off).", DefaultValueFactory = _ => 1.0 };
     public readonly Option<long?> Seed = new("--seed") { Description = "Seed of the sampling and the initial-state noise." };
     public readonly Option<string[]> Stop = new("--stop") { Description = "Stop before this string (repeatable).", AllowMultipleArgumentsPerToken = false };
+    public readonly Option<string?> Device = DeviceFlag.Create();
     public readonly Option<bool> Truncate = new("--truncate") { Description = "Keep the end of a prompt that is longer than the context instead of failing." };
 
     public InferenceFlags(int defaultMaxNewTokens, double defaultTemperature)
@@ -36,7 +37,7 @@ public sealed class InferenceFlags
     /// <summary>Adds the flags to <paramref name="cmd"/>; <paramref name="withGeneration"/> false leaves out per-call generation flags (serve).</summary>
     public void AddTo(Command cmd, bool withGeneration = true)
     {
-        Option[] shared = [Model, DType, Recurrence, Adaptive, MaxRecurrence, State, KvKeep];
+        Option[] shared = [Model, DType, Device, Recurrence, Adaptive, MaxRecurrence, State, KvKeep];
         Option[] generation = [NoCache, MaxNewTokens, Temperature, TopK, TopP, MinP, RepetitionPenalty, Seed, Stop, Truncate];
         foreach (var o in shared) cmd.Options.Add(o);
         if (withGeneration) foreach (var o in generation) cmd.Options.Add(o);
@@ -48,7 +49,8 @@ public sealed class InferenceFlags
     {
         var dir = parse.GetValue(Model)!;
         if (!Directory.Exists(dir)) throw new DeepenException($"--model {dir}: directory not found.");
-        var model = InferenceModel.Load(dir, HfModel.ParseDType(parse.GetValue(DType)!));
+        var device = DeviceFlag.Resolve(parse, Device);
+        var model = InferenceModel.Load(dir, HfModel.ParseDType(parse.GetValue(DType)!), device);
         try
         {
             var tokenizer = TextTokenizer.FromDirectory(dir);

@@ -19,21 +19,23 @@ public static class LogitsCommand
         var outFile = new Option<string>("--out") { Description = "Output .safetensors file (tensor 'logits' [T, V], F32).", Required = true };
         var recurrence = new Option<int?>("--recurrence") { Description = "Recurrent models: iterations (default: config mean_recurrence)." };
         var state = new Option<string>("--state") { Description = "Recurrent models: initial state, zeros or random.", DefaultValueFactory = _ => "random" };
+        var device = DeviceFlag.Create();
         var seed = new Option<long?>("--seed") { Description = "Recurrent models: seed of the random initial state." };
         var cmd = new Command("logits", "Compute the logits of every position and write them as safetensors.")
-            { model, ids, text, dtype, outFile, recurrence, state, seed };
+            { model, ids, text, dtype, device, outFile, recurrence, state, seed };
         cmd.Handle(parse =>
         {
             var dir = parse.GetValue(model)!;
             var tokenIds = TokenIds(dir, parse.GetValue(ids), parse.GetValue(text));
             var scalar = HfModel.ParseDType(parse.GetValue(dtype)!);
+            var on = DeviceFlag.Resolve(parse, device);
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
-            var input = tensor(tokenIds, dtype: ScalarType.Int64).unsqueeze(0);      // (1, T)
+            var input = tensor(tokenIds, dtype: ScalarType.Int64, device: on).unsqueeze(0);      // (1, T)
             Tensor logits;
             if (RecurrentCheckpoint.IsRecurrent(dir))
             {
-                using var m = RecurrentCheckpoint.Load(dir, scalar);
+                using var m = RecurrentCheckpoint.Load(dir, scalar, on);
                 CheckIds(tokenIds, m.Config.Block.VocabSize);
                 int r = parse.GetValue(recurrence) ?? m.Config.MeanRecurrence;
                 if (r < 1) throw new DeepenException($"--recurrence {r}: expected a positive integer.");
@@ -51,10 +53,11 @@ public static class LogitsCommand
             {
                 if (parse.GetValue(recurrence) is not null)
                     throw new DeepenException($"--recurrence applies to recurrent models; {dir} is a plain model.");
-                using var m = HfModel.Load(dir, scalar);
+                using var m = HfModel.Load(dir, scalar, on);
                 CheckIds(tokenIds, m.Config.VocabSize);
                 logits = m.forward(input)[0];                                      // (T, V)
             }
+            DeviceFlag.Announce(parse, device, on);
             logits = logits.to_type(ScalarType.Float32);
             var path = parse.GetValue(outFile)!;
             SafetensorsWriter.Write(path, [new("logits", logits), new("input_ids", input[0])]);

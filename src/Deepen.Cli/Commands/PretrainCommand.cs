@@ -16,12 +16,14 @@ public static class PretrainCommand
         var output = new Option<string?>("--out") { Description = "Run directory (overrides the recipe's out)." };
         var maxSteps = new Option<int?>("--max-steps") { Description = "Override max_steps (e.g. a short trial)." };
         var shipTo = new Option<string?>("--ship-to") { Description = "Where the finished model goes (overrides pretrain.ship_to)." };
-        var cmd = new Command("pretrain", "Pretrain a small Llama from scratch (tokenizer, data mix, model, training, model card).") { config, output, maxSteps, shipTo };
+        var device = DeviceFlag.Create();
+        var cmd = new Command("pretrain", "Pretrain a small Llama from scratch (tokenizer, data mix, model, training, model card).") { config, output, maxSteps, shipTo, device };
         cmd.HandleWithExitCode(parse =>
         {
             var overrides = new Dictionary<string, string>();
             if (parse.GetValue(output) is { } o) overrides["out"] = o;
             if (parse.GetValue(maxSteps) is { } m) overrides["max_steps"] = m.ToString();
+            if (parse.GetValue(device) is { } d) overrides["device"] = d;
             var options = PretrainConfigFile.Load(parse.GetValue(config)!, overrides);
             if (parse.GetValue(shipTo) is { } s) options = options with { ShipTo = Path.GetFullPath(s) };
             using var interrupt = new GracefulInterrupt(Console.Error.WriteLine);

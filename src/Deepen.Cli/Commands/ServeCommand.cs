@@ -51,6 +51,7 @@ public static class ServeCommand
                 Console.Error.WriteLine($"warning: binding {options.Host} makes the server reachable from other machines; it has no authentication.");
             var server = new OpenAiServer(model, tokenizer, options, line => Console.Error.WriteLine(line));
             server.Start();
+            Console.Error.WriteLine($"model {model.Name}{DeviceFlag.On(parse, flags.Device, model.Device)}");
             using var stop = new CancellationTokenSource();
             Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
             AppDomain.CurrentDomain.ProcessExit += (_, _) => stop.Cancel();

@@ -28,6 +28,8 @@ public sealed record ConvertOptions(string From, string Out, LayerPlan Plan)
     public int MeanRecurrence { get; init; } = 32;
     public int MeanBackpropDepth { get; init; } = 8;
     public double Tolerance { get; init; } = 1e-4;
+    /// <summary>Where the equivalence check runs (null: the CPU); the conversion itself copies tensors on the host.</summary>
+    public Device? Device { get; init; }
     /// <summary>Tensors written so far and in all, after each one (for a progress bar).</summary>
     public Action<long, long>? Progress { get; init; }
 }
@@ -77,8 +79,8 @@ public static class Retrofitter
             RecurrentCheckpoint.CopyCompanions(o.From, tmp);
             if (o.Verify)
             {
-                log?.Invoke("verifying: adapter bypassed, zero state, r = 1, float32, against the pruned source model");
-                maxDiff = EquivalenceCheck.MaxLogitDiff(o.From, tmp, plan, o.DType);
+                log?.Invoke($"verifying on {Torch.ComputeDevice.Name(o.Device ?? CPU)}: adapter bypassed, zero state, r = 1, float32, against the pruned source model");
+                maxDiff = EquivalenceCheck.MaxLogitDiff(o.From, tmp, plan, o.DType, device: o.Device);
                 log?.Invoke($"max |Δlogit| = {maxDiff:E3} (tolerance {o.Tolerance:E0})");
                 if (!(maxDiff <= o.Tolerance))
                     throw new DeepenException($"verification failed: max |Δlogit| = {maxDiff:E3} exceeds {o.Tolerance:E0}; nothing was written.");

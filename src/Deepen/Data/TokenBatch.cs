@@ -14,6 +14,15 @@ public sealed class TokenBatch(Tensor inputs, Tensor labels, long[] rows, int ep
     public long[] Rows { get; } = rows;
     public int Epoch { get; } = epoch;
 
+    /// <summary>This batch when it is already on <paramref name="device"/>; else a copy there, and this one is disposed.</summary>
+    public TokenBatch To(Device device)
+    {
+        if (Deepen.Torch.ComputeDevice.Same(Inputs.device, device)) return this;
+        var moved = new TokenBatch(Inputs.to(device), Labels.to(device), Rows, Epoch);
+        Dispose();
+        return moved;
+    }
+
     public void Dispose()
     {
         Inputs.Dispose();

@@ -6,6 +6,7 @@ using Deepen.Inference;
 using Deepen.Modeling;
 using Deepen.Tokenization;
 using Deepen.Training;
+using Device = TorchSharp.torch.Device;
 using ScalarType = TorchSharp.torch.ScalarType;
 
 namespace Deepen.Evaluation;
@@ -34,6 +35,9 @@ public sealed record ModelSweepOptions
 
     /// <summary>Weights' dtype for generation (the paper evaluated in float32).</summary>
     public ScalarType DType { get; init; } = ScalarType.Float32;
+
+    /// <summary>The device the models are loaded onto (null: the CPU).</summary>
+    public Device? Device { get; init; }
 
     /// <summary>Where to write <c>results.json</c>, <c>report.md</c>, <c>{task}.png</c> and <c>samples.jsonl</c>; null writes nothing.</summary>
     public string? OutputDir { get; init; }
@@ -188,8 +192,8 @@ public static class ModelSweep
             {
                 if (net is null)
                 {
-                    options.Log?.Invoke($"loading {m.Label} from {m.Dir}");
-                    net = InferenceModel.Load(m.Dir, options.DType);
+                    options.Log?.Invoke($"loading {m.Label} from {m.Dir} onto {OnDevice(options)}");
+                    net = InferenceModel.Load(m.Dir, options.DType, options.Device);
                     tokenizer = TextTokenizer.FromDirectory(m.Dir);
                 }
                 return new ModelLanguageModel(net, tokenizer!, new ModelLanguageModelOptions
@@ -208,6 +212,9 @@ public static class ModelSweep
         });
     }
 
+    /// <summary>The device's name for the log, saying when it was the default.</summary>
+    private static string OnDevice(ModelSweepOptions options) => options.Device is { } d ? Torch.ComputeDevice.Name(d) : "cpu";
+
     private static SweepResult RunLoss(IReadOnlyList<SweepModel> models, IReadOnlyList<Shape> shapes, IReadOnlyList<string> shards, IReadOnlyList<int> recurrences,
         int? limit, ModelSweepOptions options, Dictionary<string, string> info)
     {
@@ -224,8 +231,8 @@ public static class ModelSweep
         int pass = 0;
         for (int i = 0; i < models.Count; i++)
         {
-            options.Log?.Invoke($"loading {models[i].Label} from {models[i].Dir}");
-            using var model = TrainableModel.Load(models[i].Dir);
+            options.Log?.Invoke($"loading {models[i].Label} from {models[i].Dir} onto {OnDevice(options)}");
+            using var model = TrainableModel.Load(models[i].Dir, options.Device);
             foreach (var r in passes[i])
             {
                 progress.Begin(pass++);

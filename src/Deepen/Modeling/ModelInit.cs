@@ -14,7 +14,7 @@ public static class ModelInit
         foreach (var (_, p) in module.named_parameters())
         {
             if (p.dim() == 1) p.fill_(1.0);
-            else p.copy_(randn(p.shape, dtype: ScalarType.Float32, generator: gen).mul_(std).to_type(p.dtype));
+            else p.copy_(randn(p.shape, dtype: ScalarType.Float32, generator: gen).mul_(std).to_type(p.dtype));   // host: the CPU generator makes the same weights on every device; copy_ moves them
         }
     }
 }

@@ -18,6 +18,8 @@ public sealed record DemoOptions
     public required string Out { get; init; }
     public bool Quick { get; init; }
     public int Threads { get; init; } = 2;
+    /// <summary>The compute device, as <c>--device</c> / the <c>device:</c> key write it (cpu, cuda, cuda:N); empty: cuda when present, else cpu.</summary>
+    public string Device { get; init; } = "";
     public Action<string> Log { get; init; } = Console.WriteLine;
     /// <summary>Progress of long stages: (stage, done, total); the CLI draws it as a bar on a terminal.</summary>
     public Action<string, long, long>? Progress { get; init; }

@@ -9,6 +9,7 @@ using Deepen.Evaluation;
 using Deepen.Inference;
 using Deepen.Modeling;
 using Deepen.Tokenization;
+using Deepen.Torch;
 using Deepen.Training;
 
 namespace Deepen.Recipes;
@@ -58,11 +59,13 @@ public static class DemoRecipe
     public static string Run(DemoOptions o)
     {
         if (o.Steps < 1) throw new DeepenException($"demo: steps {o.Steps}; expected at least 1 optimizer step.");
+        var device = ComputeDevice.Resolve(o.Device);                  // refused before anything is written
         var clock = Stopwatch.StartNew();
         Directory.CreateDirectory(o.Out);
         var log = o.Log;
         var baseCfg = HfConfig.Load(o.BaseModel);
         var seeds = new DemoSeeds(o.Seed);
+        log(ComputeDevice.Describe(device, chosen: !string.IsNullOrWhiteSpace(o.Device)));
 
         // (a) convert
         int quarter = Math.Max(1, baseCfg.NumLayers / 4);
@@ -73,7 +76,7 @@ public static class DemoRecipe
         var conv = Retrofitter.Convert(new ConvertOptions(o.BaseModel, recInit, plan)
         {
             Verify = true, Force = true, MeanRecurrence = o.TrainRecurrence, MeanBackpropDepth = o.BackpropDepth,
-            AdapterInit = o.AdapterInit, Seed = seeds.Adapter,
+            AdapterInit = o.AdapterInit, Seed = seeds.Adapter, Device = device,
             Progress = o.Progress is null ? null : (done, total) => o.Progress("convert", done, total),
         });
         log($"    max |Δlogit| = {conv.MaxLogitDiff:E2}");
@@ -93,7 +96,7 @@ public static class DemoRecipe
             Model = model, Out = outDir, TrainData = [shards], MicroBatchSize = o.MicroBatch, MaxSteps = steps,
             Optimizer = OptimizerKind.Muon, Lr = o.Lr, MuonLr = o.MuonLr, WeightDecay = 0, MuonWeightDecay = 0, Warmup = 0.05, Cooldown = 0.3,
             MeanRecurrence = o.TrainRecurrence, BackpropDepth = o.BackpropDepth, Curriculum = curriculum, CurriculumWarmup = 0.75,
-            Precision = PrecisionKind.Bf16Mixed, Threads = o.Threads, EvalEvery = Math.Max(1, steps / 5), ValRecurrences = [o.TrainRecurrence],
+            Precision = PrecisionKind.Bf16Mixed, Threads = o.Threads, Device = ComputeDevice.Name(device), EvalEvery = Math.Max(1, steps / 5), ValRecurrences = [o.TrainRecurrence],
             ValBatches = 8, SaveEvery = 0, Seed = seeds.Training, LossOn = o.LossOn, AnswerMarker = o.Task.AnswerMarker,
         };
         DemoRun Fit(string label, TrainConfig config)
@@ -163,7 +166,7 @@ public static class DemoRecipe
     private static DemoEval Evaluate(string label, string modelDir, IReadOnlyList<ChainDoc> docs, IReadOnlyList<int> recurrences, DemoOptions o, long seed)
     {
         var task = new ChainTask("chain", docs);
-        using var model = InferenceModel.Load(modelDir);
+        using var model = InferenceModel.Load(modelDir, device: ComputeDevice.Resolve(o.Device));
         using var tok = TextTokenizer.FromDirectory(modelDir);
         var correct = new SortedDictionary<int, bool[]>();
         var samples = new List<string>();

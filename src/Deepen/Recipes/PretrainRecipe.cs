@@ -183,7 +183,7 @@ public static class PretrainRecipe
 
     private static void Ship(string finalDir, PretrainOptions o, IReadOnlyList<(string Name, string Dir)> parts, TimeSpan elapsed)
     {
-        using var model = HfModel.Load(finalDir, ScalarType.Float32);
+        using var model = HfModel.Load(finalDir, ScalarType.Float32, Deepen.Torch.ComputeDevice.Resolve(o.Train.Device));   // the card's figures on the training's device
         var trainable = new PlainTrainable(model, HfConfig.ReadJson(finalDir));
         var held = parts.Select(x => (x.Name, Validation.Run(trainable, [Path.Combine(x.Dir, DataPreparer.ValFile)], [1], 8, 0, o.Train.Seed, null, null).Values.Single().Loss)).ToList();
         using var tok = TextTokenizer.FromDirectory(finalDir);

@@ -17,6 +17,7 @@ public static class TruncatedNormal
         double lo = NormalCdf(-3), hi = NormalCdf(3);
         // Scalars held until the method returns (an implicit temporary can be finalized during the native call).
         using Scalar width = 2 * (hi - lo), offset = 2 * lo - 1, scale = std * Math.Sqrt(2), min = -3 * std, max = 3 * std;
+        // host: drawn with the caller's CPU generator, so a seed gives the same state on every device, then moved to `device`
         var u = rand(shape, dtype: ScalarType.Float32, generator: generator).mul_(width).add_(offset, Scalars.One);   // U(2Φ(−3)−1, 2Φ(3)−1)
         var x = u.erfinv_().mul_(scale).clamp_(min, max);
         return x.to(dtype, device).MoveToOuterDisposeScope();

@@ -78,7 +78,7 @@ public sealed class MuonWithAuxAdam : ITrainingOptimizer
         {
             using var scope = NewDisposeScope();
             var (rows, cols) = (slots[0].P.Parameter.shape[0], slots[0].P.Parameter.shape[1]);
-            var updates = empty([slots.Length, rows, cols], dtype: ScalarType.BFloat16);   // (G, rows, cols)
+            var updates = empty([slots.Length, rows, cols], dtype: ScalarType.BFloat16, device: slots[0].P.Parameter.device);   // (G, rows, cols)
             for (int i = 0; i < slots.Length; i++)
             {
                 using var matrixScope = NewDisposeScope();                              // frees each float temporary at once

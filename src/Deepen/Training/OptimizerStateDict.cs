@@ -76,5 +76,5 @@ public sealed class OptimizerStateDict : IReadOnlyDictionary<string, Tensor>, ID
             throw new DeepenException($"optimizer state has unexpected entries ({string.Join(", ", extra)}); it was written for a different model or optimizer.");
     }
 
-    internal static Tensor Counter(long value) => tensor(value, dtype: ScalarType.Int64);
+    internal static Tensor Counter(long value) => tensor(value, dtype: ScalarType.Int64);   // host: a step count, kept on the CPU as PyTorch's optimizers keep theirs
 }

@@ -83,6 +83,8 @@ public sealed record TrainConfig
     public long Seed { get; init; } = 74;
     [Description("Torch threads; 0 = all cores.")]
     public int Threads { get; init; }
+    [Description("Compute device: cpu, cuda or cuda:N; empty = cuda when TorchSharp finds a CUDA device, else cpu.")]
+    public string Device { get; init; } = "";
 
     // ---- logging, validation, checkpoints ----
     [Description("Validate every N steps (0 = only at the end).")]

@@ -1,3 +1,4 @@
+using Deepen.Torch;
 using System.Globalization;
 
 namespace Deepen.Training;
@@ -113,6 +114,8 @@ public static class TrainConfigValidation
         OneOf("loss_on", c.LossOn);
         if (c.LossOn == LossTokens.Answer && string.IsNullOrEmpty(c.AnswerMarker)) errors.Add("answer_marker: empty; loss_on: answer needs the text that opens each answer, e.g. '\\nA:'.");
         NonNegative("threads", c.Threads, "all cores");
+        try { ComputeDevice.Resolve(c.Device); }
+        catch (DeepenException e) { errors.Add(e.Message); }
 
         // logging, validation, checkpoints
         NonNegative("eval_every", c.EvalEvery, "only at the end");

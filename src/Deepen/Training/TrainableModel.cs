@@ -37,11 +37,14 @@ public abstract class TrainableModel : IDisposable
     public IEnumerable<(string name, TorchSharp.Modules.Parameter parameter)> NamedParameters() =>
         Module.named_parameters().Select(p => (p.name, p.parameter));
 
-    /// <summary>Loads a recurrent or plain model from <paramref name="dir"/> in float32 (master weights).</summary>
-    public static TrainableModel Load(string dir) =>
+    /// <summary>The device the weights live on; batches, states and optimizer buffers follow it.</summary>
+    public Device Device => Module.parameters().First().device;
+
+    /// <summary>Loads a recurrent or plain model from <paramref name="dir"/> in float32 (master weights) onto <paramref name="device"/> (default: CPU).</summary>
+    public static TrainableModel Load(string dir, Device? device = null) =>
         RecurrentCheckpoint.IsRecurrent(dir)
-            ? new RecurrentTrainable(RecurrentCheckpoint.Load(dir, ScalarType.Float32))
-            : new PlainTrainable(HfModel.Load(dir, ScalarType.Float32), HfConfig.ReadJson(dir));
+            ? new RecurrentTrainable(RecurrentCheckpoint.Load(dir, ScalarType.Float32, device))
+            : new PlainTrainable(HfModel.Load(dir, ScalarType.Float32, device), HfConfig.ReadJson(dir));
 
     public void Dispose()
     {

@@ -96,7 +96,9 @@ public sealed class Trainer : IDisposable
         if (o.Rank != 0) ranks.Barrier();   // rank 0 tokenizes raw inputs (once, into OUT/data) while the others wait
         shards = TrainingData.Resolve(c, log);
         if (o.Rank == 0) ranks.Barrier();
-        var model = this.model = TrainableModel.Load(resumeDir ?? c.Model);
+        var device = ComputeDevice.Resolve(c.Device);
+        log(ComputeDevice.Describe(device, chosen: !string.IsNullOrWhiteSpace(c.Device)));
+        var model = this.model = TrainableModel.Load(resumeDir ?? c.Model, device);
         model.Module.train();
         answerMask = c.LossOn == LossTokens.Answer ? LossMaskFor(c) : null;
         var (defaultMean, defaultDepth) = model.Defaults;
@@ -216,7 +218,7 @@ public sealed class Trainer : IDisposable
                 optimizer!.ZeroGrad();
                 return new StepOutcome($"training data exhausted before step {step} (on_data_end: stop)", false);
             }
-            using var b = batch;
+            using var b = batch.To(model.Device);                  // made on the host, used where the weights are
             // One seed for all ranks; each rank keeps its rows of the noise drawn for the global micro-batch.
             using var noise = new Generator((ulong)(c.Seed * 1_000_003 + dataStep * 31));
             var (microLoss, answers) = TrainStep.MicroBatch(model, b.Inputs, b.Labels, draw, noise,

@@ -42,7 +42,7 @@ public static class Validation
                 {
                     if (done > 0) NativeGarbage.Collect();                   // the previous batch's dead TorchSharp scalars
                     using var scope = NewDisposeScope();
-                    using var b = batch;
+                    using var b = batch.To(model.Device);                   // made on the host, used where the weights are
                     using var gen = new Generator((ulong)(seed * 7919 + done));
                     var (labels, counted) = mask?.Apply(b.Inputs, b.Labels) ?? (b.Labels, b.Labels.numel());   // (B, T)
                     if (mask is not null && counted == 0) { done++; continue; }

@@ -104,6 +104,44 @@ public class CliErrorTests
         Assert.False(Directory.Exists(tmp["demo"]));   // refused before anything is written
     }
 
+    [Theory]
+    [InlineData("tpu", "'tpu': expected cpu, cuda or cuda:N.")]
+    [InlineData("cuda:x", "'cuda:x': the CUDA index must be a non-negative integer")]
+    public void AnUnknownDeviceIsOneLineNamingTheValueForEveryVerb(string device, string expected)
+    {
+        using var tmp = new TestPaths.TempDir();
+        var dir = CopyFixture(tmp, "llama-tiny");
+        var runs = new[]
+        {
+            CliProcess.Run("generate", "--model", dir, "--prompt", "a", "--device", device),
+            CliProcess.Run("logits", "--model", dir, "--ids", "1,2", "--out", tmp["l.safetensors"], "--device", device),
+            CliProcess.Run("convert", "--from", dir, "--out", tmp["rec"], "--shape", "1,1,1", "--verify", "--device", device),
+            CliProcess.Run("demo", "--base", dir, "--out", tmp["demo"], "--device", device),
+        };
+        foreach (var r in runs)
+        {
+            AssertCleanError(r, "--device " + expected);
+            Assert.Single(r.Stderr.Trim().Split('\n'));
+        }
+        var train = CliProcess.Run("train", "--config", Path.Combine(TestPaths.RepoRoot, "configs", "ci-tiny.yaml"), "--out", tmp["train"], "--device", device);
+        AssertCleanError(train, "device " + expected);
+        foreach (var written in new[] { "l.safetensors", "rec", "demo", "train" }) Assert.False(Path.Exists(tmp[written]), written);
+    }
+
+    [Fact]
+    public void CudaWithoutCudaSaysWhatTheBuildHasAndHowToBuildForIt()
+    {
+        if (TorchSharp.torch.cuda.is_available()) return;   // the refusal is only observable on a machine without CUDA
+        using var tmp = new TestPaths.TempDir();
+        var dir = CopyFixture(tmp, "llama-tiny");
+        foreach (var device in new[] { "cuda", "cuda:7" })
+        {
+            var r = CliProcess.Run("generate", "--model", dir, "--prompt", "a", "--device", device);
+            AssertCleanError(r, $"--device '{device}': CUDA is not available here", "libtorch-cpu", "-p:LibTorchPackage=libtorch-cuda-12.8-linux-x64");
+            Assert.Single(r.Stderr.Trim().Split('\n'));
+        }
+    }
+
     [Fact]
     public void VerboseShowsTheStackTrace()
     {

@@ -196,6 +196,17 @@ public class TrainConfigTests
     }
 
     [Theory]
+    [InlineData("tpu", "device 'tpu': expected cpu, cuda or cuda:N.")]
+    [InlineData("cuda:one", "device 'cuda:one': the CUDA index must be a non-negative integer, e.g. cuda:0.")]
+    public void AnUnknownDeviceNamesTheKeyAndTheChoices(string bad, string message)
+    {
+        var e = Assert.Throws<DeepenException>(() => Valid().WithValue("device", bad).Validate());
+        Assert.Equal(message, e.Message);
+        Valid().WithValue("device", "cpu").Validate();
+        Valid().WithValue("device", "").Validate();   // the default: cuda when present, else cpu
+    }
+
+    [Theory]
     [InlineData("micro_batch_size", "0", "positive integer")]
     [InlineData("grad_accum_steps", "-1", "positive integer")]
     [InlineData("max_steps", "0", "positive integer")]
@@ -237,7 +248,7 @@ public class TrainConfigTests
             MaxSteps = 123_456, Optimizer = OptimizerKind.AdamW, Lr = 0.1 + 0.2, MuonLr = 1e-7, WeightDecay = 0, MuonWeightDecay = 1.0 / 3,
             GradClip = 1e300, Warmup = 5e-324, Cooldown = 0.35, MinLrRatio = 1, MeanRecurrence = 16, BackpropDepth = 4,
             Curriculum = CurriculumShape.None, CurriculumWarmup = 0.25, BackpropCurriculum = CurriculumShape.Linear, BackpropCurriculumStart = 2,
-            Precision = PrecisionKind.Bf16Mixed, Seed = long.MinValue, Threads = 2, EvalEvery = 0, ValRecurrences = [32, 1, 1],
+            Precision = PrecisionKind.Bf16Mixed, Seed = long.MinValue, Threads = 2, Device = "cuda:1", EvalEvery = 0, ValRecurrences = [32, 1, 1],
             ValBatches = 0, SaveEvery = 7, KeepLast = 9, SaveDtype = SaveDtypeKind.BFloat16,
         };
         // Every key differs from its default, so a key the writer skipped would show.
