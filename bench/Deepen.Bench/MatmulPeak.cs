@@ -24,20 +24,26 @@ public static class MatmulPeak
     }
 
     /// <summary>Best FLOP/s of <paramref name="reps"/> timings, each of <paramref name="inner"/> products.</summary>
-    public static double Best(int n, ScalarType dtype, int reps, int inner)
+    public static double Best(int n, ScalarType dtype, int reps, int inner, Device? device = null)
     {
         using var scope = NewDisposeScope();
         using var gen = new Generator(0);
-        var a = randn([n, n], generator: gen).to_type(dtype);
-        var b = randn([n, n], generator: gen).to_type(dtype);
+        var on = device ?? CPU;
+        var a = randn([n, n], generator: gen).to(dtype, on);
+        var b = randn([n, n], generator: gen).to(dtype, on);
+        bool cuda = on.type == TorchSharp.DeviceType.CUDA;
         for (int i = 0; i < 2; i++) a.mm(b).Dispose();   // warm-up: thread pool, packing buffers
+        if (cuda) cuda_synchronize();
         double best = 0;
         for (int r = 0; r < reps; r++)
         {
             var watch = Stopwatch.StartNew();
             for (int i = 0; i < inner; i++) a.mm(b).Dispose();
+            if (cuda) cuda_synchronize();                 // kernels are asynchronous: time them to their end
             best = Math.Max(best, 2.0 * n * n * n * inner / watch.Elapsed.TotalSeconds);
         }
         return best;
     }
+
+    private static void cuda_synchronize() => TorchSharp.torch.cuda.synchronize();
 }

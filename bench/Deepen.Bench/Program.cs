@@ -9,6 +9,7 @@ using Deepen.Bench;
 //   dotnet run --project bench/Deepen.Bench -c Release -- decode-prefill [--recurrence 8 --threads 2]
 //   dotnet run --project bench/Deepen.Bench -c Release -- decode-vs-pytorch [--recurrences 1,8 --batches 1,8 --threads 1]   (cached decode, Deepen vs PyTorch)
 //   dotnet run --project bench/Deepen.Bench -c Release -- serve-load [--model models/tiny-base --clients 1,4,16 --max-batch 1,16 --requests 12]   (deepen serve under load)
+//   dotnet run --project bench/Deepen.Bench -c Release -p:LibTorchPackage=libtorch-cuda-12.8-linux-x64 -- gpu-check [--device cuda --steps 5 --precision fp32|bf16 --size tiny|mid]   (CPU vs GPU)
 //   dotnet run --project bench/Deepen.Bench -c Release -- op-profile [--size tiny|mid --threads 2]   (per-op times, Deepen vs PyTorch)
 //   dotnet run --project bench/Deepen.Bench -c Release -- perf-report [--report bench/results/latest.md]   (everything; see bench/README.md)
 return args.FirstOrDefault() switch
@@ -23,11 +24,12 @@ return args.FirstOrDefault() switch
     "perf-report" => PerfReport.Run(args[1..]),
     "op-profile" => OpProfile.Run(args[1..]),
     "serve-load" => ServeLoad.Run(args[1..]),
+    "gpu-check" => GpuCheck.Run(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: Deepen.Bench (make-tinyllama --out DIR [--dtype bf16|f32] | recurrence-memory [--worker r k] | generate-speed | kv-keep-quality | train-vs-pytorch | decode-prefill | decode-vs-pytorch | serve-load | op-profile | perf-report)");
+    Console.Error.WriteLine("usage: Deepen.Bench (make-tinyllama --out DIR [--dtype bf16|f32] | recurrence-memory [--worker r k] | generate-speed | kv-keep-quality | train-vs-pytorch | decode-prefill | decode-vs-pytorch | serve-load | gpu-check | op-profile | perf-report)");
     return 2;
 }
