@@ -7,6 +7,17 @@ namespace Deepen.Tests.Recipes;
 /// <summary>A shrunken demo on a tiny random base model writes every artefact of the real one.</summary>
 public class DemoTests
 {
+    /// <summary>A 4-layer d 32 random base with the ci-tiny tokenizer.</summary>
+    private static void TinyBase(string dir)
+    {
+        var shape = new ModelConfig
+        {
+            ModelType = "llama", VocabSize = 1, HiddenSize = 32, IntermediateSize = 64, NumLayers = 4, NumHeads = 4, NumKvHeads = 2,
+            HeadDim = 8, RmsNormEps = 1e-5, RopeTheta = 10000, MaxPositionEmbeddings = 128,
+        };
+        ModelFactory.CreatePlain(shape, TestPaths.FixtureModel("ci-tiny"), dir, seed: 1);
+    }
+
     [Theory]
     [InlineData("chains")]
     [InlineData("hops")]
@@ -14,12 +25,7 @@ public class DemoTests
     public void TinyDemoWritesTheReportPlotsRunsAndSamples(string task, bool onValidation = false)
     {
         using var tmp = new TestPaths.TempDir();
-        var shape = new ModelConfig
-        {
-            ModelType = "llama", VocabSize = 1, HiddenSize = 32, IntermediateSize = 64, NumLayers = 4, NumHeads = 4, NumKvHeads = 2,
-            HeadDim = 8, RmsNormEps = 1e-5, RopeTheta = 10000, MaxPositionEmbeddings = 128,
-        };
-        Deepen.Checkpoints.ModelFactory.CreatePlain(shape, TestPaths.FixtureModel("ci-tiny"), tmp["base"], seed: 1);
+        TinyBase(tmp["base"]);
         var options = DemoOptions.QuickRun(tmp["base"], tmp["demo"], DemoTask.Parse(task)) with
         {
             Steps = 4, TrainProblems = 300, TestProblems = 12, TestRecurrences = [1, 2], SeqLen = 64, MicroBatch = 4,
@@ -55,12 +61,7 @@ public class DemoTests
     public void AShapeThatDropsLayersIsConvertedByThePapersRuleAndReported()
     {
         using var tmp = new TestPaths.TempDir();
-        var shape = new ModelConfig
-        {
-            ModelType = "llama", VocabSize = 1, HiddenSize = 32, IntermediateSize = 64, NumLayers = 4, NumHeads = 4, NumKvHeads = 2,
-            HeadDim = 8, RmsNormEps = 1e-5, RopeTheta = 10000, MaxPositionEmbeddings = 128,
-        };
-        ModelFactory.CreatePlain(shape, TestPaths.FixtureModel("ci-tiny"), tmp["base"], seed: 1);
+        TinyBase(tmp["base"]);
         var options = DemoOptions.QuickRun(tmp["base"], tmp["demo"]) with
         {
             Shape = (1, 1, 1), Steps = 2, TrainProblems = 200, TestProblems = 6, TestRecurrences = [1, 2], SeqLen = 64, MicroBatch = 4,
