@@ -22,6 +22,18 @@ public static class TrainStep
     public static (double Loss, long Answers) MicroBatch(TrainableModel model, Tensor inputs, Tensor labels, RecurrenceDraw draw,
         Generator noise, NoiseShard? shard, int accumulation, AnswerLossMask? mask, Action? afterForward = null)
     {
+        var (loss, answers) = MicroBatchOnDevice(model, inputs, labels, draw, noise, shard, accumulation, mask, afterForward);
+        using (loss) return (loss.item<double>(), answers);
+    }
+
+    /// <summary>
+    /// <see cref="MicroBatch"/> with the loss left where it was computed: a 0-dim float64 tensor (the float32 loss,
+    /// widened exactly) in the caller's dispose scope, so the trainer sums a step's micro-batches on the device and
+    /// reads the sum once, instead of waiting for the device after every micro-batch.
+    /// </summary>
+    public static (Tensor Loss, long Answers) MicroBatchOnDevice(TrainableModel model, Tensor inputs, Tensor labels, RecurrenceDraw draw,
+        Generator noise, NoiseShard? shard, int accumulation, AnswerLossMask? mask, Action? afterForward = null)
+    {
         using var scope = NewDisposeScope();
         var (kept, answers) = mask?.Apply(inputs, labels) ?? (labels, -1L);                         // (B, T)
         Tensor loss;
@@ -36,7 +48,7 @@ public static class TrainStep
         }
         afterForward?.Invoke();
         loss.DividedBy(accumulation).backward();
-        return (loss.item<float>(), answers);
+        return (loss.detach().to_type(ScalarType.Float64).MoveToOuterDisposeScope(), answers);
     }
 
     /// <summary>Clips the accumulated gradients to <paramref name="gradClip"/> (global norm), steps at

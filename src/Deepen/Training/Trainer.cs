@@ -201,7 +201,7 @@ public sealed class Trainer : IDisposable
         int backprop = Math.Min(depthCurriculum.At(step - 1), Math.Max(1, meanRec));
         double lrMult = lrSchedule.Multiplier(step - 1);
         int seqLen = seqSchedule?.At(step - 1) ?? loader!.SeqLen;
-        double lossSum = 0;
+        Tensor? lossSum = null;                                      // float64 on the model's device: read once a step
         long stepTokens = 0;
         var draws = new List<RecurrenceDraw>();
         using var scope = NewDisposeScope();
@@ -221,15 +221,15 @@ public sealed class Trainer : IDisposable
             using var b = batch.To(model.Device);                  // made on the host, used where the weights are
             // One seed for all ranks; each rank keeps its rows of the noise drawn for the global micro-batch.
             using var noise = new Generator((ulong)(c.Seed * 1_000_003 + dataStep * 31));
-            var (microLoss, answers) = TrainStep.MicroBatch(model, b.Inputs, b.Labels, draw, noise,
+            var (microLoss, answers) = TrainStep.MicroBatchOnDevice(model, b.Inputs, b.Labels, draw, noise,
                 o.WorldSize > 1 ? new NoiseShard(o.Rank, o.WorldSize) : null, c.GradAccumSteps, answerMask);
             if (answers == 0 && step == firstStep && micro == 0)
                 throw new DeepenException($"loss_on: answer: the first batch holds no answer (no answer_marker '{c.AnswerMarker.Replace("\n", "\\n")}' followed by tokens up to EOS); check answer_marker against the training text.");
-            lossSum += microLoss;
+            lossSum = lossSum is null ? microLoss : lossSum.add_(microLoss, Scalars.One);   // held Scalar: no temporary
             stepTokens += b.Labels.numel() * o.WorldSize;   // every rank's batch has this shape
         }
         reducer?.AllReduce();                                        // gradients: mean over ranks
-        Span<double> sums = [lossSum, o.Cancel.IsCancellationRequested ? 1 : 0];
+        Span<double> sums = [lossSum!.item<double>(), o.Cancel.IsCancellationRequested ? 1 : 0];   // the step's one wait for the loss
         ranks.AllReduceSum(sums);                                    // the loss and "someone was interrupted", over ranks
         bool interrupted = sums[1] > 0;
         double loss = sums[0] / (c.GradAccumSteps * o.WorldSize);
