@@ -17,7 +17,7 @@ public static class LossEvaluation
         int batchSize, int batches, long seed = 74, string? fingerprint = null, Action<string>? log = null)
     {
         var points = new List<SweepPoint>();
-        foreach (var r in model.IsRecurrent ? recurrences : [1])
+        foreach (var r in model.Recurrences(recurrences))
         {
             var sw = Stopwatch.StartNew();
             var result = Validation.Run(model, shards, [r], batchSize, batches, seed, fingerprint, matmulDType: null);

@@ -47,7 +47,7 @@ public sealed class ModelLanguageModel : ILanguageModel
     }
 
     /// <inheritdoc />
-    public string Name => model.IsRecurrent ? $"{model.Name}@r{model.ResolveRecurrence(options.Depth)}" : model.Name;
+    public string Name => model.NameAt(options.Depth);
 
     /// <inheritdoc />
     public IReadOnlyList<GenerationResult> Generate(IReadOnlyList<string> prompts, GenerationRequest request)

@@ -85,6 +85,12 @@ public abstract class InferenceModel : IDisposable
     /// <summary>The recurrence a step runs (fixed) or may run (adaptive): the option, else <see cref="DefaultRecurrence"/>.</summary>
     public int ResolveRecurrence(DepthOptions depth) => IsRecurrent ? depth.Recurrence ?? DefaultRecurrence : 1;
 
+    /// <summary>The recurrences to evaluate of those asked: all of them, or the one depth a plain model has.</summary>
+    public IReadOnlyList<int> Recurrences(IReadOnlyList<int> asked) => IsRecurrent ? asked : [1];
+
+    /// <summary>The model's name at a depth, for tables: "name@r4", or the plain model's name.</summary>
+    public string NameAt(DepthOptions depth) => IsRecurrent ? $"{Name}@r{ResolveRecurrence(depth)}" : Name;
+
     /// <summary>Loads a model directory: recurrent (Raven layout) or plain (HF Llama/OLMo-2).</summary>
     public static InferenceModel Load(string dir, ScalarType dtype = ScalarType.Float32, Device? device = null)
     {

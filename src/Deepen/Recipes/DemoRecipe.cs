@@ -170,17 +170,17 @@ public static class DemoRecipe
         using var tok = TextTokenizer.FromDirectory(modelDir);
         var correct = new SortedDictionary<int, bool[]>();
         var samples = new List<string>();
-        var rs = model.IsRecurrent ? recurrences : [1];
+        var rs = model.Recurrences(recurrences);
         foreach (var rec in rs)
         {
-            var lm = new ModelLanguageModel(model, tok, new ModelLanguageModelOptions { Depth = new DepthOptions { Recurrence = model.IsRecurrent ? rec : null }, BatchSize = 64, Seed = seed });
+            var lm = new ModelLanguageModel(model, tok, new ModelLanguageModelOptions { Depth = DepthOptions.Fixed(rec), BatchSize = 64, Seed = seed });
             var run = EvalRunner.RunTask(task, lm, rec, batchSize: 64);
             var right = new bool[docs.Count];
             foreach (var s in run.Samples) right[s.Doc] = s.Scores[ChainTask.Accuracy] > 0;
             correct[rec] = right;
             o.Progress?.Invoke($"evaluate {label}", correct.Count, rs.Count);
             double acc = right.Count(x => x) / (double)Math.Max(1, right.Length);
-            o.Log($"    {label}{(model.IsRecurrent ? $" r={rec}" : "")}: accuracy {acc:P1} ({run.Seconds:F0} s)");
+            o.Log($"    {label}{(rs.Count > 1 ? $" r={rec}" : "")}: accuracy {acc:P1} ({run.Seconds:F0} s)");
             samples.AddRange(run.Samples.Select(s => new JsonObject
             {
                 ["model"] = label, ["recurrence"] = rec, ["doc"] = s.Doc, ["ops"] = docs[s.Doc].Ops, ["prompt"] = s.Prompt, ["gold"] = s.Gold,

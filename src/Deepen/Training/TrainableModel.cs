@@ -19,8 +19,27 @@ public abstract class TrainableModel : IDisposable
     public abstract int VocabSize { get; }
     public abstract int MaxPositions { get; }
     public abstract FlopCounter Flops { get; }
-    /// <summary>The model's default mean recurrence and backprop depth (1 and 1 for a plain model).</summary>
-    public abstract (int MeanRecurrence, int BackpropDepth) Defaults { get; }
+
+    // What depth means for this model, so that callers never ask which kind they hold: a plain model is the
+    // degenerate case, one pass at its own depth with gradient, one held-out loss.
+
+    /// <summary>"recurrent" or "plain", for logs.</summary>
+    public abstract string Kind { get; }
+
+    /// <summary>The training targets: the config's mean recurrence and backprop depth (0 = the model's defaults); (1, 1) for a plain model.</summary>
+    public abstract (int MeanRecurrence, int BackpropDepth) Targets(int configMean, int configDepth);
+
+    /// <summary>A micro-batch's depth at mean r̄ and backprop depth k (method.md §4.1); a plain model runs once, with gradient.</summary>
+    public abstract RecurrenceDraw Draw(int meanRecurrence, int backpropDepth, long dataStep);
+
+    /// <summary>The recurrences to evaluate of those asked: all of them, or the one depth a plain model has.</summary>
+    public abstract IReadOnlyList<int> Recurrences(IReadOnlyList<int> asked);
+
+    /// <summary>The metrics key and the log text of a held-out loss at recurrence <paramref name="r"/>.</summary>
+    public abstract (string Key, string Text) ValidationLabel(int r, double loss);
+
+    /// <summary>The depth part of the training log line: ", r̄ → 4 (1-sqrt), backprop depth 4", or nothing for a plain model.</summary>
+    public abstract string DescribeDepth(int target, string curriculum, int depth);
 
     /// <summary>
     /// Logits (B, T, V) for inputs (B, T) at <paramref name="draw"/> (ignored by a plain model); the initial
@@ -61,7 +80,13 @@ public sealed class RecurrentTrainable(RecurrentModel model) : TrainableModel
     public override bool IsRecurrent => true;
     public override int VocabSize => Model.Config.Block.VocabSize;
     public override int MaxPositions => Model.Config.Block.MaxPositionEmbeddings;
-    public override (int, int) Defaults => (Model.Config.MeanRecurrence, Model.Config.MeanBackpropDepth);
+    public override string Kind => "recurrent";
+    public override (int, int) Targets(int configMean, int configDepth) =>
+        (configMean > 0 ? configMean : Model.Config.MeanRecurrence, configDepth > 0 ? configDepth : Model.Config.MeanBackpropDepth);
+    public override RecurrenceDraw Draw(int meanRecurrence, int backpropDepth, long dataStep) => RecurrenceSampler.Draw(meanRecurrence, backpropDepth, dataStep);
+    public override IReadOnlyList<int> Recurrences(IReadOnlyList<int> asked) => asked;
+    public override (string, string) ValidationLabel(int r, double loss) => ($"val_loss_r{r}", $"r={r} {loss:F4}");
+    public override string DescribeDepth(int target, string curriculum, int depth) => $", r̄ → {target} ({curriculum}), backprop depth {depth}";
 
     public override FlopCounter Flops
     {
@@ -94,7 +119,12 @@ public sealed class PlainTrainable(LlamaModel model, JsonObject sourceConfig) : 
     public override bool IsRecurrent => false;
     public override int VocabSize => Model.Config.VocabSize;
     public override int MaxPositions => Model.Config.MaxPositionEmbeddings;
-    public override (int, int) Defaults => (1, 1);
+    public override string Kind => "plain";
+    public override (int, int) Targets(int configMean, int configDepth) => (1, 1);
+    public override RecurrenceDraw Draw(int meanRecurrence, int backpropDepth, long dataStep) => new(0, 1);
+    public override IReadOnlyList<int> Recurrences(IReadOnlyList<int> asked) => [1];
+    public override (string, string) ValidationLabel(int r, double loss) => ("val_loss", $"{loss:F4}");
+    public override string DescribeDepth(int target, string curriculum, int depth) => "";
 
     public override FlopCounter Flops
     {

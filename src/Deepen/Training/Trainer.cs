@@ -101,10 +101,8 @@ public sealed class Trainer : IDisposable
         var model = this.model = TrainableModel.Load(resumeDir ?? c.Model, device);
         model.Module.train();
         answerMask = c.LossOn == LossTokens.Answer ? LossMaskFor(c) : null;
-        var (defaultMean, defaultDepth) = model.Defaults;
-        int target = model.IsRecurrent ? (c.MeanRecurrence > 0 ? c.MeanRecurrence : defaultMean) : 1;
-        int depth = model.IsRecurrent ? (c.BackpropDepth > 0 ? c.BackpropDepth : defaultDepth) : 1;
-        curriculum = !model.IsRecurrent || c.Curriculum == CurriculumShape.None
+        var (target, depth) = model.Targets(c.MeanRecurrence, c.BackpropDepth);
+        curriculum = target == 1 || c.Curriculum == CurriculumShape.None                     // one recurrence has nothing to ramp
             ? MeanRecurrenceCurriculum.Constant(target)
             : MeanRecurrenceCurriculum.Ramp(target, c.MaxSteps, c.CurriculumWarmup, c.Curriculum == CurriculumShape.Linear ? RampShape.Linear : RampShape.OneMinusSqrt);
         depthCurriculum = c.BackpropCurriculum == CurriculumShape.None
@@ -141,9 +139,9 @@ public sealed class Trainer : IDisposable
         }
         else if (o.Rank == 0 && File.Exists(metrics.Path)) File.Delete(metrics.Path);
         if (o.Rank == 0) WriteRunFiles(c, o);
-        log($"training {(model.IsRecurrent ? "recurrent" : "plain")} model {c.Model}: {c.MaxSteps} steps × " +
+        log($"training {model.Kind} model {c.Model}: {c.MaxSteps} steps × " +
             (o.WorldSize > 1 ? $"{o.WorldSize} ranks × " : "") + $"{c.GradAccumSteps} × {c.MicroBatchSize}×{loader.SeqLen} tokens" +
-            (model.IsRecurrent ? $", r̄ → {target} ({ConfigWords.Of(c.Curriculum)}), backprop depth {depth}" : "") + $", {ConfigWords.Of(c.Optimizer)}, {ConfigWords.Of(c.Precision)}");
+            model.DescribeDepth(target, ConfigWords.Of(c.Curriculum), depth) + $", {ConfigWords.Of(c.Optimizer)}, {ConfigWords.Of(c.Precision)}");
         if (o.WorldSize > 1)
             log($"data parallel over {o.WorldSize} ranks ({ranks.Description}; {ranks.LocalSize} on this machine), {threads} torch thread(s) per rank, " +
                 $"gradients averaged in {reducer!.BucketElements.Count} bucket(s) of ≤ {o.BucketBytes / (1 << 20)} MB");
@@ -210,7 +208,7 @@ public sealed class Trainer : IDisposable
         {
             if (micro > 0) NativeGarbage.Collect();                 // the previous micro-batch's dead scalars
             long dataStep = (step - 1) * c.GradAccumSteps + micro + 1;
-            var draw = model.IsRecurrent ? RecurrenceSampler.Draw(meanRec, backprop, dataStep) : new RecurrenceDraw(0, 1);
+            var draw = model.Draw(meanRec, backprop, dataStep);
             draws.Add(draw);
             TokenBatch batch;
             if (!(stream is null ? loader!.TryNext(out batch) : stream.TryNext(c.MicroBatchSize, seqLen, out batch)))
@@ -275,10 +273,10 @@ public sealed class Trainer : IDisposable
         var sw = Stopwatch.StartNew();
         var losses = Validation.Run(model, shards.Val, c.ValRecurrences, c.MicroBatchSize, c.ValBatches, c.Seed, shards.Fingerprint, matmul, answerMask);
         var row = new JsonObject { ["step"] = step, ["kind"] = "validation" };
-        foreach (var (r, loss) in losses) row[model.IsRecurrent ? $"val_loss_r{r}" : "val_loss"] = loss.Loss;
+        foreach (var (r, loss) in losses) row[model.ValidationLabel(r, loss.Loss).Key] = loss.Loss;
         row["val_s"] = sw.Elapsed.TotalSeconds;
         metrics.Append(row);
-        log($"validation @ {step}: " + string.Join(", ", losses.Select(kv => model.IsRecurrent ? $"r={kv.Key} {kv.Value.Loss:F4}" : $"{kv.Value.Loss:F4}")));
+        log($"validation @ {step}: " + string.Join(", ", losses.Select(kv => model.ValidationLabel(kv.Key, kv.Value.Loss).Text)));
     }
 
     /// <summary>A resumable checkpoint of <paramref name="step"/> (rank 0 writes; on several ranks the weights are checked

@@ -24,7 +24,7 @@ public static class Validation
         long rows = valShards.Sum(p => { using var shard = TokenShard.Open(p, fingerprint); return shard.RowCount; });
         if (rows == 0) return result;
         batchSize = (int)Math.Min(batchSize, rows);   // a small held-out split is still evaluated whole
-        var rs = model.IsRecurrent ? recurrences : [1];
+        var rs = model.Recurrences(recurrences);
         bool wasTraining = model.Module.training;
         model.Module.eval();
         try
