@@ -83,13 +83,35 @@ public static class Sampler
         return x;
     }
 
-    /// <summary>Next ids (B,): argmax when greedy, else a draw from softmax(processed logits) with <paramref name="generator"/>.</summary>
+    /// <summary>
+    /// Next ids (B,): argmax when greedy, else a draw from softmax(processed logits) with <paramref name="generator"/>.
+    /// On the CPU the draw is <c>multinomial</c> with the CPU generator; on another device the probabilities stay there
+    /// and only B uniforms come from the generator (<see cref="DrawOnDevice"/>), instead of copying (B, V) to the host
+    /// each token. Both are exact draws from the same distribution; for one seed they pick different tokens.
+    /// </summary>
     public static long[] Choose(Tensor processed, SamplingOptions options, TorchGenerator? generator)
     {
         var ids = options.IsGreedy
             ? processed.argmax(-1)
-            : processed.softmax(-1).cpu().multinomial(1, generator: generator).squeeze(1);
+            : processed.device.type == TorchSharp.DeviceType.CPU
+                ? processed.softmax(-1).multinomial(1, generator: generator).squeeze(1)
+                : DrawOnDevice(processed.softmax(-1), generator);
         return ids.to_type(ScalarType.Int64).cpu().data<long>().ToArray();
+    }
+
+    /// <summary>
+    /// Inverse-CDF draws from the rows of <paramref name="probs"/> (B, V) where they lie: u ~ U[0, 1) per row from the
+    /// (host) generator, the id is the first whose cumulative probability exceeds u. Returns (B,) int64.
+    /// </summary>
+    public static Tensor DrawOnDevice(Tensor probs, TorchGenerator? generator)
+    {
+        using var scope = NewDisposeScope();
+        using TorchSharp.Scalar last = probs.shape[^1] - 1;                                                        // held: no temporary Scalar
+        var cdf = probs.to_type(ScalarType.Float32).cumsum(-1);                                       // (B, V)
+        var u = rand([probs.shape[0], 1], dtype: ScalarType.Float32, generator: generator)            // host: the caller's CPU generator
+            .to(probs.device).mul_(cdf[.., ^1..]);                                                      // (B, 1), scaled to the row's total
+        var ids = searchsorted(cdf, u, right: true).squeeze(1).clamp_max(last);                         // (B,)
+        return ids.MoveToOuterDisposeScope();
     }
 
     private static void Penalize(Tensor x, IReadOnlyList<IReadOnlyList<int>> history, double penalty)

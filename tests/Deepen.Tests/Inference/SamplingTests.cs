@@ -84,4 +84,24 @@ public class SamplingTests
         var e = Assert.Throws<DeepenException>(o.Validate);
         Assert.StartsWith(name, e.Message);
     }
+
+    [Fact]
+    public void TheDeviceDrawFollowsTheDistributionAndNeverPicksAZeroProbabilityToken()
+    {
+        // the draw used off the CPU (inverse CDF on the device, uniforms from the host generator), run here on CPU tensors
+        using var probs = tensor(new float[] { 0.0f, 0.2f, 0.5f, 0.0f, 0.3f }).unsqueeze(0).repeat(4000, 1);   // (4000, 5)
+        using var gen = new TorchGenerator(7);
+        using var ids = Sampler.DrawOnDevice(probs, gen);
+        var drawn = ids.data<long>().ToArray();
+        Assert.Equal(4000, drawn.Length);
+        Assert.DoesNotContain(0L, drawn);
+        Assert.DoesNotContain(3L, drawn);
+        foreach (var (id, p) in new[] { (1L, 0.2), (2L, 0.5), (4L, 0.3) })
+            Assert.InRange(drawn.Count(x => x == id) / 4000.0, p - 0.03, p + 0.03);
+        using var oneHot = tensor(new float[] { 0, 0, 1, 0, 0, 0, 0, 0, 0, 1 }, [2, 5]);   // rows that must give 2 and 4
+        using var again = new TorchGenerator(7);
+        Assert.Equal(new long[] { 2, 4 }, Sampler.DrawOnDevice(oneHot, again).data<long>().ToArray());
+        using var same = new TorchGenerator(7);
+        Assert.Equal(drawn, Sampler.DrawOnDevice(probs, same).data<long>().ToArray());       // reproducible from the seed
+    }
 }
