@@ -72,4 +72,17 @@ public class TensorDeviceTests
         Assert.NotEqual(source, injected);
         Assert.Single(Unplaced("RecurrentModel.cs", injected));
     }
+
+    [Fact]
+    public void NoiseDrawnOffTheHostIsReproducibleFromTheSeedAndAdvancesTheHostGenerator()
+    {
+        // the path a CUDA model's initial state takes, run with the CPU as "the device"
+        using TorchSharp.torch.Generator a = new(5), b = new(5);
+        using var first = Deepen.Torch.TruncatedNormal.UniformFromSeededDevice([3, 4], TorchSharp.torch.CPU, a);
+        using var again = Deepen.Torch.TruncatedNormal.UniformFromSeededDevice([3, 4], TorchSharp.torch.CPU, b);
+        Assert.Equal(first.data<float>().ToArray(), again.data<float>().ToArray());
+        using var next = Deepen.Torch.TruncatedNormal.UniformFromSeededDevice([3, 4], TorchSharp.torch.CPU, a);
+        Assert.NotEqual(first.data<float>().ToArray(), next.data<float>().ToArray());   // the host generator moved on
+        Assert.All(first.data<float>().ToArray(), v => Assert.InRange(v, 0f, 1f));
+    }
 }
