@@ -54,9 +54,12 @@ public static class ComputeDevice
     public static string Describe(torch.Device device, bool chosen) =>
         $"device: {Name(device)}" + (chosen ? "" : device.type == DeviceType.CPU ? " (default; CUDA not available)" : " (default: CUDA available)");
 
-    /// <summary>Which libtorch this build ships: a CUDA one when libtorch_cuda.so lies beside the program, else the CPU-only one.</summary>
-    private static string BuildBackend() =>
-        File.Exists(Path.Combine(AppContext.BaseDirectory, "libtorch_cuda.so")) || File.Exists(Path.Combine(AppContext.BaseDirectory, "torch_cuda.dll"))
-            ? "a CUDA libtorch"
-            : "the CPU-only libtorch (libtorch-cpu)";
+    /// <summary>Which libtorch this build ships: a CUDA one or the CPU-only one beside the program, or none (a -p:LibTorchPackage=none build).</summary>
+    private static string BuildBackend()
+    {
+        bool Beside(params string[] names) => names.Any(n => File.Exists(Path.Combine(AppContext.BaseDirectory, n)));
+        return Beside("libtorch_cuda.so", "torch_cuda.dll") ? "a CUDA libtorch"
+            : Beside("libtorch_cpu.so", "torch_cpu.dll") ? "the CPU-only libtorch (libtorch-cpu)"
+            : "no libtorch of its own (it uses the one the loader finds on LD_LIBRARY_PATH)";
+    }
 }
