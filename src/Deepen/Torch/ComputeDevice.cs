@@ -42,6 +42,19 @@ public static class ComputeDevice
         return new torch.Device(DeviceType.CUDA, index);
     }
 
+    /// <summary>
+    /// The device of the rank with <paramref name="localRank"/> on its machine: with several ranks, <c>cuda</c> (no index
+    /// given) means one GPU per rank, cuda:(local rank mod GPUs); an explicit <c>cuda:N</c> or the CPU stays as asked.
+    /// </summary>
+    public static torch.Device ForRank(torch.Device device, string? text, int localRank) =>
+        ForRank(device, text, localRank, torch.cuda.device_count);
+
+    /// <summary><see cref="ForRank(torch.Device, string?, int)"/> with the GPU count given, so the rule is testable anywhere.</summary>
+    public static torch.Device ForRank(torch.Device device, string? text, int localRank, Func<int> cudaCount) =>
+        device.type == DeviceType.CUDA && localRank > 0 && text?.Contains(':') != true
+            ? new torch.Device(DeviceType.CUDA, localRank % Math.Max(1, cudaCount()))
+            : device;
+
     /// <summary>Whether two devices are the same one (a CPU index of −1 and 0 alike; CUDA with no index is cuda:0).</summary>
     public static bool Same(torch.Device a, torch.Device b) =>
         a.type == b.type && (a.type == DeviceType.CPU || Math.Max(0, a.index) == Math.Max(0, b.index));

@@ -96,7 +96,7 @@ public sealed class Trainer : IDisposable
         if (o.Rank != 0) ranks.Barrier();   // rank 0 tokenizes raw inputs (once, into OUT/data) while the others wait
         shards = TrainingData.Resolve(c, log);
         if (o.Rank == 0) ranks.Barrier();
-        var device = ComputeDevice.Resolve(c.Device);
+        var device = ComputeDevice.ForRank(ComputeDevice.Resolve(c.Device), c.Device, ranks.LocalRank);
         log(ComputeDevice.Describe(device, chosen: !string.IsNullOrWhiteSpace(c.Device)));
         var model = this.model = TrainableModel.Load(resumeDir ?? c.Model, device);
         model.Module.train();

@@ -63,4 +63,17 @@ public class ComputeDeviceTests
         if (torch.cuda.is_available()) Assert.Equal("cuda:0", ComputeDevice.Name(ComputeDevice.Resolve("cuda")));
         else Assert.Throws<DeepenException>(() => ComputeDevice.Resolve("cuda"));
     }
+
+    [Theory]
+    [InlineData("cuda", 0, 2, "cuda:0")]
+    [InlineData("cuda", 1, 2, "cuda:1")]
+    [InlineData("cuda", 3, 2, "cuda:1")]     // more ranks than GPUs on the machine: they share round-robin
+    [InlineData(null, 1, 2, "cuda:1")]       // the default on a CUDA machine
+    [InlineData("cuda:0", 1, 2, "cuda:0")]   // an explicit index is kept
+    [InlineData("cpu", 1, 2, "cpu")]
+    public void EachRankTakesItsOwnGpuUnlessOneIsNamed(string? text, int localRank, int gpus, string expected)
+    {
+        var device = Resolve(text, true, gpus);
+        Assert.Equal(expected, ComputeDevice.Name(ComputeDevice.ForRank(device, text, localRank, () => gpus)));
+    }
 }
