@@ -212,7 +212,7 @@ public static class ModelSweep
         });
     }
 
-    /// <summary>The device's name for the log, saying when it was the default.</summary>
+    /// <summary>The device's name for the log (no device given: the CPU).</summary>
     private static string OnDevice(ModelSweepOptions options) => options.Device is { } d ? Torch.ComputeDevice.Name(d) : "cpu";
 
     private static SweepResult RunLoss(IReadOnlyList<SweepModel> models, IReadOnlyList<Shape> shapes, IReadOnlyList<string> shards, IReadOnlyList<int> recurrences,

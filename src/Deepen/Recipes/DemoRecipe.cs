@@ -134,8 +134,8 @@ public static class DemoRecipe
         // (d) evaluate on the same held-out problems
         var docs = ChainTask.Load(testJsonl);
         log($"(d) evaluate on {docs.Count} held-out problems of {o.TestOps.Min()}–{o.TestOps.Max()} {o.Task.Unit} (trained on {o.TrainOps.Min()}–{o.TrainOps.Max()})");
-        var recEval = Evaluate("recurrent", Path.Combine(rec.Dir, "final"), docs, o.TestRecurrences, o, seeds.Eval);
-        var statEval = Evaluate("static", Path.Combine(stat.Dir, "final"), docs, [1], o, seeds.Eval);
+        var recEval = Evaluate("recurrent", Path.Combine(rec.Dir, "final"), docs, o.TestRecurrences, o, device, seeds.Eval);
+        var statEval = Evaluate("static", Path.Combine(stat.Dir, "final"), docs, [1], o, device, seeds.Eval);
 
         // (e) report
         var report = DemoReport.Write(o, plan, baseCfg.NumLayers, conv.MaxLogitDiff ?? double.NaN, rec, noCurr, stat, recEval, statEval, clock.Elapsed, Trainer.PeakRssMb());
@@ -163,10 +163,10 @@ public static class DemoRecipe
     private static double ValLoss(JsonObject row) =>
         row.Where(kv => kv.Key.StartsWith("val_loss", StringComparison.Ordinal)).Select(kv => kv.Value!.GetValue<double>()).First();
 
-    private static DemoEval Evaluate(string label, string modelDir, IReadOnlyList<ChainDoc> docs, IReadOnlyList<int> recurrences, DemoOptions o, long seed)
+    private static DemoEval Evaluate(string label, string modelDir, IReadOnlyList<ChainDoc> docs, IReadOnlyList<int> recurrences, DemoOptions o, TorchSharp.torch.Device device, long seed)
     {
         var task = new ChainTask("chain", docs);
-        using var model = InferenceModel.Load(modelDir, device: ComputeDevice.Resolve(o.Device));
+        using var model = InferenceModel.Load(modelDir, device: device);
         using var tok = TextTokenizer.FromDirectory(modelDir);
         var correct = new SortedDictionary<int, bool[]>();
         var samples = new List<string>();

@@ -171,7 +171,7 @@ public static class DemoReport
     /// <summary>", layers 2–3 of the base's 8 dropped by the paper's rule" when the plan leaves base layers out, else "".</summary>
     public static string Dropped(LayerPlan plan, int baseLayers)
     {
-        var dropped = Enumerable.Range(0, baseLayers).Except(plan.All).ToList();
+        var dropped = plan.Dropped(baseLayers).ToList();
         if (dropped.Count == 0) return "";
         var which = dropped.Count == dropped[^1] - dropped[0] + 1
             ? (dropped.Count == 1 ? $"layer {dropped[0]}" : $"layers {dropped[0]}–{dropped[^1]}")

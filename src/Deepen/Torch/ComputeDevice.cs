@@ -9,7 +9,7 @@ namespace Deepen.Torch;
 /// </summary>
 public static class ComputeDevice
 {
-    /// <summary>The words <see cref="Parse"/> accepts, for help texts.</summary>
+    /// <summary>The words <see cref="Resolve(string?, string)"/> accepts, for help texts.</summary>
     public const string Choices = "cpu, cuda or cuda:N";
 
     /// <summary>How to get a CUDA build, for the error when CUDA is asked for and absent.</summary>
@@ -51,7 +51,7 @@ public static class ComputeDevice
 
     /// <summary><see cref="ForRank(torch.Device, string?, int)"/> with the GPU count given, so the rule is testable anywhere.</summary>
     public static torch.Device ForRank(torch.Device device, string? text, int localRank, Func<int> cudaCount) =>
-        device.type == DeviceType.CUDA && localRank > 0 && text?.Contains(':') != true
+        device.type == DeviceType.CUDA && text?.Contains(':') != true
             ? new torch.Device(DeviceType.CUDA, localRank % Math.Max(1, cudaCount()))
             : device;
 
@@ -63,7 +63,7 @@ public static class ComputeDevice
     public static string Name(torch.Device device) =>
         device.type == DeviceType.CPU ? "cpu" : $"{device.type.ToString().ToLowerInvariant()}:{Math.Max(0, device.index)}";
 
-    /// <summary>The one line a run prints about its device, e.g. "device: cpu (CUDA not available)".</summary>
+    /// <summary>The one line a run prints about its device, e.g. "device: cpu (default; CUDA not available)".</summary>
     public static string Describe(torch.Device device, bool chosen) =>
         $"device: {Name(device)}" + (chosen ? "" : device.type == DeviceType.CPU ? " (default; CUDA not available)" : " (default: CUDA available)");
 
