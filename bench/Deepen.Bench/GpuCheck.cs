@@ -63,7 +63,7 @@ public static class GpuCheck
         ModelInit.Normal(model, 0.02, 0);                                  // drawn on the host: the same weights on every device
         var trainable = new RecurrentTrainable(model);
         trainable.Module.train();
-        using var optimizer = new MuonWithAuxAdam(trainable.NamedParameters());
+        using var optimizer = new MuonWithAuxAdam(trainable.ParameterGroups());
         using var data = new TorchSharp.torch.Generator(1);
         var losses = new List<double>();
         for (int step = 0; step < steps; step++)
@@ -98,7 +98,7 @@ public static class GpuCheck
         var device = model.parameters().First().device;
         var trainable = new RecurrentTrainable(model);
         trainable.Module.train();
-        using var optimizer = new MuonWithAuxAdam(trainable.NamedParameters());
+        using var optimizer = new MuonWithAuxAdam(trainable.ParameterGroups());
         using var data = new TorchSharp.torch.Generator(5);
         using var tokens = randint(0, shape.Vocab, [shape.Batch, shape.Seq + 1], dtype: ScalarType.Int64, generator: data).to(device);   // (B, T+1)
         var draw = new RecurrenceDraw(shape.NoGrad, shape.Grad);

@@ -35,7 +35,7 @@ public static class TrainStepWorker
         ModelInit.Normal(recurrent, 0.02, 0);
         using TrainableModel model = new RecurrentTrainable(recurrent);
         model.Module.train();
-        using var optimizer = new MuonWithAuxAdam(model.NamedParameters());
+        using var optimizer = new MuonWithAuxAdam(model.ParameterGroups());
         var parameters = model.Module.parameters().ToList();
         using var data = new Generator(1);
         using var noise = new Generator(2);

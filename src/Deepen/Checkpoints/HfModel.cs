@@ -13,7 +13,7 @@ public static class HfModel
         var model = new LlamaModel(config, dtype, device);
         try
         {
-            WeightLoader.Load(model, store);
+            HfLayout.Load(model, store);
         }
         catch
         {

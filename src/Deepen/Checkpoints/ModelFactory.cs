@@ -56,7 +56,7 @@ public static class ModelFactory
             ModelInit.Normal(model, std, seed);
             File.WriteAllText(Path.Combine(tmp, HfConfig.FileName), HfConfigJson(config).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             SafetensorsWriter.Write(Path.Combine(tmp, TensorStore.SingleFile),
-                model.named_parameters().Select(p => new KeyValuePair<string, Tensor>(p.name, p.parameter)),
+                HfLayout.Tensors(model),
                 metadata: new Dictionary<string, string> { ["format"] = "pt" });
             RecurrentCheckpoint.CopyCompanions(tokenizerDir, tmp);
         });

@@ -25,16 +25,15 @@ public sealed record ModelSummary(ModelConfig Config, RecurrentConfig? Recurrent
         {
             using var rstore = TensorStore.Open(dir);
             var rc = RecurrentCheckpoint.LoadConfig(dir, rstore);
-            return Summarise(rc.Block, rc, rstore, () => new RecurrentModel(rc, ScalarType.Float32, meta));
+            return Summarise(rc.Block, rc, rstore, ExpectedShapes(() => new RecurrentModel(rc, ScalarType.Float32, meta)));
         }
         var config = HfConfig.Load(dir);
         using var store = TensorStore.Open(dir);
-        return Summarise(config, null, store, () => new LlamaModel(config, ScalarType.Float32, meta));
+        return Summarise(config, null, store, HfShapes(config));
     }
 
-    private static ModelSummary Summarise(ModelConfig config, RecurrentConfig? rc, TensorStore store, Func<nn.Module> build)
+    private static ModelSummary Summarise(ModelConfig config, RecurrentConfig? rc, TensorStore store, Dictionary<string, long[]> shapes)
     {
-        var shapes = ExpectedShapes(build);
         CheckShapes(store, shapes);
         var parts = shapes.GroupBy(kv => PartOf(kv.Key))
             .Select(g => new PartCount(g.Key, g.Sum(kv => kv.Value.Aggregate(1L, (a, b) => a * b)), g.Count()))
@@ -50,6 +49,10 @@ public sealed record ModelSummary(ModelConfig Config, RecurrentConfig? Recurrent
         using var m = build();
         return m.named_parameters().ToDictionary(p => p.name, p => p.parameter.shape);
     }
+
+    /// <summary>HF key → shape of every tensor a plain model of <paramref name="config"/> stores.</summary>
+    public static Dictionary<string, long[]> HfShapes(ModelConfig config) =>
+        HfLayout.Shapes(ExpectedShapes(() => new LlamaModel(config, ScalarType.Float32, meta)), config);
 
     public static void CheckShapes(TensorStore store, IReadOnlyDictionary<string, long[]> shapes)
     {

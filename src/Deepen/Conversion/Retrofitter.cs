@@ -94,9 +94,8 @@ public static class Retrofitter
     {
         var shapes = ModelSummary.ExpectedShapes(() => new RecurrentModel(config, ScalarType.Float32, new Device(DeviceType.META)));
         var specs = shapes.Select(kv => new TensorSpec(kv.Key, kv.Value, o.DType)).ToList();
-        var sourceShapes = ModelSummary.ExpectedShapes(() => new LlamaModel(source, ScalarType.Float32, new Device(DeviceType.META)));
+        var sourceShapes = ModelSummary.HfShapes(source);
         var stages = new Dictionary<string, IReadOnlyList<int>> { ["prelude"] = plan.Prelude, ["core_block"] = plan.Core, ["coda"] = plan.Coda };
-        bool olmo = source.Style == BlockStyle.PostNormQkNorm;
         int written = 0;
 
         Tensor Src(string key) => store.Read(key, sourceShapes.TryGetValue(key, out var s) ? s : null, ScalarType.Float32);
@@ -112,22 +111,10 @@ public static class Retrofitter
                 case "lm_head.weight": return Src(source.TieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight");
                 case "transformer.adapter.weight": return NewAdapter(config.Block.HiddenSize, o.AdapterInit, o.Seed);
             }
-            // transformer.{stage}.{j}.{rest}
+            // transformer.{stage}.{j}.{block key}: the same block key as the source's layer, whose HF tensors it holds
             var parts = name.Split('.', 4);
-            int src = stages[parts[1]][int.Parse(parts[2])];
-            string l = $"model.layers.{src}.";
-            return parts[3] switch
-            {
-                "attn.Wqkv.weight" => cat([Src(l + "self_attn.q_proj.weight"), Src(l + "self_attn.k_proj.weight"), Src(l + "self_attn.v_proj.weight")], 0),
-                "attn.proj.weight" => Src(l + "self_attn.o_proj.weight"),
-                "attn.q_norm.weight" => Src(l + "self_attn.q_norm.weight"),
-                "attn.k_norm.weight" => Src(l + "self_attn.k_norm.weight"),
-                "mlp.fc.weight" => cat([Src(l + "mlp.gate_proj.weight"), Src(l + "mlp.up_proj.weight")], 0),
-                "mlp.proj.weight" => Src(l + "mlp.down_proj.weight"),
-                "norm_1.weight" => Src(l + (olmo ? "post_attention_layernorm.weight" : "input_layernorm.weight")),
-                "norm_2.weight" => Src(l + (olmo ? "post_feedforward_layernorm.weight" : "post_attention_layernorm.weight")),
-                var rest => throw new InvalidOperationException($"no source mapping for '{rest}'"),
-            };
+            var sources = HfLayout.LayerParts($"model.layers.{stages[parts[1]][int.Parse(parts[2])]}.", parts[3], source);
+            return sources.Count == 1 ? Src(sources[0].Key) : cat(sources.Select(p => Src(p.Key)).ToList(), 0);
         }
 
         SafetensorsWriter.WriteStreaming(path, specs, Produce, new Dictionary<string, string> { ["format"] = "pt" });

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Deepen.Modeling;
 
 /// <summary>
-/// Raven <c>attn</c>: one fused projection <c>Wqkv</c> with rows [q; k; v], output projection <c>proj</c>,
+/// The attention of every block (Raven <c>attn</c>): one fused projection <c>Wqkv</c> with rows [q; k; v], output projection <c>proj</c>,
 /// and OLMo-2's <c>q_norm</c>/<c>k_norm</c> (over the whole projected vector, before rope) when present.
 /// </summary>
 public sealed class FusedAttention : nn.Module<Tensor, Tensor, Tensor, Tensor>

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace Deepen.Modeling;
 
-/// <summary>Raven <c>mlp</c>: fused <c>fc</c> with rows [gate; up], output <c>proj(silu(gate) ⊙ up)</c>.</summary>
+/// <summary>The MLP of every block (Raven <c>mlp</c>): fused <c>fc</c> with rows [gate; up], output <c>proj(silu(gate) ⊙ up)</c>.</summary>
 public sealed class GatedMlp : nn.Module<Tensor, Tensor>
 {
     public readonly Projection fc, proj;

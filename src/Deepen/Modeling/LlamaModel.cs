@@ -4,18 +4,19 @@ using static TorchSharp.torch;
 
 namespace Deepen.Modeling;
 
-/// <summary>HF's inner <c>model</c>: <c>embed_tokens</c>, <c>layers</c>, <c>norm</c>.</summary>
+/// <summary>HF's inner <c>model</c>: <c>embed_tokens</c>, <c>layers</c> (the same <see cref="TransformerBlock"/> as the
+/// recurrent model's), <c>norm</c>.</summary>
 public sealed class LlamaBackbone : nn.Module
 {
     public readonly TokenEmbedding embed_tokens;
-    public readonly ModuleList<LlamaDecoderLayer> layers;
+    public readonly ModuleList<TransformerBlock> layers;
     public readonly RmsNorm norm;
 
     public LlamaBackbone(ModelConfig c, ScalarType dtype, Device? device) : base("model")
     {
         embed_tokens = new TokenEmbedding(c.VocabSize, c.HiddenSize, dtype, device);
-        layers = new ModuleList<LlamaDecoderLayer>(
-            Enumerable.Range(0, c.NumLayers).Select(_ => new LlamaDecoderLayer(c, dtype, device)).ToArray());
+        layers = new ModuleList<TransformerBlock>(
+            Enumerable.Range(0, c.NumLayers).Select(_ => new TransformerBlock(c, dtype, device)).ToArray());
         norm = new RmsNorm(c.HiddenSize, c.RmsNormEps, dtype, device);
         register_module(nameof(embed_tokens), embed_tokens);
         register_module(nameof(layers), layers);
@@ -24,9 +25,11 @@ public sealed class LlamaBackbone : nn.Module
 }
 
 /// <summary>
-/// The plain causal LM (HF <c>LlamaForCausalLM</c> / <c>Olmo2ForCausalLM</c>). State-dict keys equal the
-/// HF keys (<c>model.layers.0.self_attn.q_proj.weight</c>, ...); with tied embeddings there is no
-/// <c>lm_head</c> and the embedding matrix is the head.
+/// The plain causal LM (HF <c>LlamaForCausalLM</c> / <c>Olmo2ForCausalLM</c>), built from the same block as the
+/// recurrent model. State-dict keys are HF's outside the layers (<c>model.embed_tokens.weight</c>, <c>model.norm.weight</c>,
+/// <c>lm_head.weight</c>) and the block's inside them (<c>model.layers.0.attn.Wqkv.weight</c>); <c>Checkpoints.HfLayout</c>
+/// maps the layers to HF's keys (<c>self_attn.q_proj</c>, ...) when a model is read or written. With tied embeddings there
+/// is no <c>lm_head</c> and the embedding matrix is the head.
 /// </summary>
 public sealed class LlamaModel : nn.Module<Tensor, Tensor>
 {

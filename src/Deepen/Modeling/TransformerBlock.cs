@@ -5,9 +5,11 @@ using Deepen.Torch;
 namespace Deepen.Modeling;
 
 /// <summary>
-/// One layer of a recurrent model, keeping the source model's native block:
+/// The decoder layer of every model, plain or recurrent, in Raven's key layout (<c>norm_1</c>, <c>attn.Wqkv</c>,
+/// <c>attn.proj</c>, <c>norm_2</c>, <c>mlp.fc</c>, <c>mlp.proj</c>), keeping the source model's native block:
 /// Llama (pre-norm) <c>x + attn(norm_1(x))</c>, <c>x + mlp(norm_2(x))</c>;
 /// OLMo-2 (post-norm) <c>x + norm_1(attn(x))</c>, <c>x + norm_2(mlp(x))</c>.
+/// An HF layer's separate projections and norm names are mapped onto these keys at load and save time (<c>Checkpoints.HfLayout</c>).
 /// </summary>
 public sealed class TransformerBlock : nn.Module<Tensor, Tensor, Tensor, Tensor>
 {

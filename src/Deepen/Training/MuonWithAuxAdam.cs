@@ -18,7 +18,8 @@ public sealed record AdamSettings(double Lr = 5e-5, double Beta1 = 0.9, double B
 /// Single-process Muon for the hidden matrices plus an auxiliary Adam for embeddings, head, norms and
 /// biases ([M] <c>MuonWithAuxAdam</c>; grouping by <see cref="ParameterGrouping"/>). Per Muon matrix W with
 /// gradient G: <c>m ← lerp(m, G, 1−β)</c>, <c>u = lerp(G, m, β)</c> (Nesterov), <c>O = NS5(u)·√max(1, rows/cols)</c>
-/// in bf16, <c>W ← W(1 − lr·wd)</c>, <c>W ← W − lr·O</c>; matrices of one shape go through Newton–Schulz as one
+/// in bf16, <c>W ← W(1 − lr·wd)</c>, <c>W ← W − lr·O</c>, where a parameter with row blocks
+/// (<see cref="NamedParameter.RowBlocks"/>) is one matrix W per block; matrices of one shape go through Newton–Schulz as one
 /// stack (the same numbers as one at a time, in far fewer and larger products). Per Adam tensor: <c>m ← lerp(m, g, 1−β1)</c>,
 /// <c>v ← lerp(v, g², 1−β2)</c>, bias correction, <c>W ← W(1 − lr·wd) − lr·m̂/(√v̂ + eps)</c>.
 /// State names: <c>muon.momentum.&lt;param&gt;</c>, <c>adam.m.&lt;param&gt;</c>, <c>adam.v.&lt;param&gt;</c>,
@@ -27,10 +28,17 @@ public sealed record AdamSettings(double Lr = 5e-5, double Beta1 = 0.9, double B
 public sealed class MuonWithAuxAdam : ITrainingOptimizer
 {
     private sealed record MuonSlot(NamedParameter P, Tensor Momentum);
+    /// <summary>One matrix Muon orthogonalises: a whole parameter, or rows [Row, Row + Rows) of one (<see cref="NamedParameter.RowBlocks"/>).</summary>
+    private sealed record MuonMatrix(MuonSlot Slot, long Row, long Rows)
+    {
+        public long Cols => Slot.P.Parameter.shape[1];
+        private bool Whole => Rows == Slot.P.Parameter.shape[0];
+        public Tensor Of(Tensor t) => Whole ? t : t.narrow(0, Row, Rows);   // (Rows, Cols): the parameter's, its gradient's or its momentum's block
+    }
     private sealed record AdamSlot(NamedParameter P, Tensor M, Tensor V);
 
     private readonly List<MuonSlot> _muon = [];
-    private readonly List<MuonSlot[]> _muonByShape = [];   // the Muon slots grouped by (rows, cols), first-seen order
+    private readonly List<MuonMatrix[]> _muonByShape = [];   // the Muon matrices grouped by (rows, cols), first-seen order
     private readonly List<AdamSlot> _adam = [];
     private long _adamStep;
 
@@ -57,9 +65,16 @@ public sealed class MuonWithAuxAdam : ITrainingOptimizer
         {
             if (p.Parameter.dim() != 2)
                 throw new ArgumentException($"Muon takes only 2-D matrices; '{p.Name}' has shape [{string.Join(", ", p.Parameter.shape)}]", nameof(groups));
+            if (p.RowBlocks is { } blocks && (blocks.Any(r => r <= 0) || blocks.Sum() != p.Parameter.shape[0]))
+                throw new ArgumentException($"row blocks [{string.Join(", ", blocks)}] of '{p.Name}' do not add up to its {p.Parameter.shape[0]} rows", nameof(groups));
             _muon.Add(new MuonSlot(p, zeros_like(p.Parameter).DetachFromDisposeScope()));
         }
-        foreach (var sameShape in _muon.GroupBy(s => (s.P.Parameter.shape[0], s.P.Parameter.shape[1])))
+        var matrices = _muon.SelectMany(s =>
+        {
+            long row = 0;
+            return (s.P.RowBlocks ?? [s.P.Parameter.shape[0]]).Select(rows => new MuonMatrix(s, (row += rows) - rows, rows)).ToList();
+        });
+        foreach (var sameShape in matrices.GroupBy(m => (m.Rows, m.Cols)))
         {
             long perMatrix = sameShape.Key.Item1 * sameShape.Key.Item2;
             int perStack = (int)Math.Clamp(Muon.NsStackElements / perMatrix, 1, int.MaxValue);
@@ -74,27 +89,28 @@ public sealed class MuonWithAuxAdam : ITrainingOptimizer
     {
         using var noGrad = no_grad();
         double muonLr = Muon.Lr * lrMultiplier, adamLr = Adam.Lr * lrMultiplier;
-        foreach (var slots in _muonByShape)
+        foreach (var stack in _muonByShape)
         {
             using var scope = NewDisposeScope();
-            var (rows, cols) = (slots[0].P.Parameter.shape[0], slots[0].P.Parameter.shape[1]);
-            var updates = empty([slots.Length, rows, cols], dtype: ScalarType.BFloat16, device: slots[0].P.Parameter.device);   // (G, rows, cols)
-            for (int i = 0; i < slots.Length; i++)
+            var (rows, cols) = (stack[0].Rows, stack[0].Cols);
+            var updates = empty([stack.Length, rows, cols], dtype: ScalarType.BFloat16, device: stack[0].Slot.P.Parameter.device);   // (G, rows, cols)
+            for (int i = 0; i < stack.Length; i++)
             {
                 using var matrixScope = NewDisposeScope();                              // frees each float temporary at once
-                var w = slots[i].P.Parameter;                                           // (rows, cols)
-                var g = w.grad is { } grad ? grad : zeros_like(w);
-                slots[i].Momentum.lerp_(g, 1 - Muon.Momentum);   // the weight becomes a 0-dim tensor of this scope, not a Scalar                          // m ← β m + (1−β) g
+                var p = stack[i].Slot.P.Parameter;
+                var g = stack[i].Of(p.grad is { } grad ? grad : zeros_like(p));         // (rows, cols)
+                var m = stack[i].Of(stack[i].Slot.Momentum);
+                m.lerp_(g, 1 - Muon.Momentum);   // the weight becomes a 0-dim tensor of this scope, not a Scalar                          // m ← β m + (1−β) g
                 // Nesterov: (1−β) g + β m; Newton–Schulz starts by rounding to bf16, so it is stacked as bf16.
-                updates[i].copy_(g.lerp(slots[i].Momentum, Muon.Momentum));
+                updates[i].copy_(g.lerp(m, Muon.Momentum));
             }
             var o = NewtonSchulz.Orthogonalize(updates, Muon.NsSteps, Muon.NsForm);     // (G, rows, cols) bf16
             updates.Dispose();
             double scale = Math.Sqrt(Math.Max(1.0, (double)rows / cols));
-            for (int i = 0; i < slots.Length; i++)
+            for (int i = 0; i < stack.Length; i++)
             {
                 using var matrixScope = NewDisposeScope();
-                var w = slots[i].P.Parameter;
+                var w = stack[i].Of(stack[i].Slot.P.Parameter);                              // (rows, cols)
                 // Out of place on purpose: libtorch's in-place mul_(Scalar) rounds the scalar to bf16 first
                 // (√3 → 1.734375), whereas PyTorch's `update *= s` multiplies in float with the exact scalar.
                 var oi = scale == 1.0 ? o[i] : o[i].Times(scale);                            // (rows, cols) bf16

@@ -5,8 +5,13 @@ namespace Deepen.Training;
 /// <summary>Which optimizer updates a parameter.</summary>
 public enum OptimizerGroup { Muon, Adam }
 
-/// <summary>A parameter with its state-dict name.</summary>
-public sealed record NamedParameter(string Name, Parameter Parameter);
+/// <summary>A parameter with its state-dict name. <see cref="RowBlocks"/>, when set, splits a 2-D parameter into
+/// consecutive row blocks that Muon orthogonalises as separate matrices: a plain model's fused <c>Wqkv</c> and <c>fc</c>
+/// hold HF's q/k/v and gate/up matrices, which the paper's baseline trains as separate parameters.</summary>
+public sealed record NamedParameter(string Name, Parameter Parameter)
+{
+    public IReadOnlyList<long>? RowBlocks { get; init; }
+}
 
 /// <summary>
 /// The parameter grouping of method.md §6.1: a parameter whose name contains <c>norm</c>, <c>ln_f</c>,
@@ -26,8 +31,10 @@ public static class ParameterGrouping
     public static OptimizerGroup Classify(string name, IReadOnlyList<long> shape)
         => AdamNameParts.Any(name.Contains) || shape.Count != 2 ? OptimizerGroup.Adam : OptimizerGroup.Muon;
 
-    /// <summary>Splits trainable parameters into the Muon and Adam groups.</summary>
-    public static (IReadOnlyList<NamedParameter> Muon, IReadOnlyList<NamedParameter> Adam) Split(IEnumerable<(string name, Parameter parameter)> parameters)
+    /// <summary>Splits trainable parameters into the Muon and Adam groups; <paramref name="rowBlocks"/> gives a Muon
+    /// parameter's row blocks (see <see cref="NamedParameter.RowBlocks"/>), null for a whole matrix.</summary>
+    public static (IReadOnlyList<NamedParameter> Muon, IReadOnlyList<NamedParameter> Adam) Split(IEnumerable<(string name, Parameter parameter)> parameters,
+        Func<string, Parameter, IReadOnlyList<long>?>? rowBlocks = null)
     {
         var muon = new List<NamedParameter>();
         var embeddings = new List<NamedParameter>();
@@ -36,7 +43,7 @@ public static class ParameterGrouping
         {
             if (!p.requires_grad) continue;
             var np = new NamedParameter(name, p);
-            if (Classify(name, p.shape) == OptimizerGroup.Muon) muon.Add(np);
+            if (Classify(name, p.shape) == OptimizerGroup.Muon) muon.Add(np with { RowBlocks = rowBlocks?.Invoke(name, p) });
             else if (EmbeddingNameParts.Any(name.Contains)) embeddings.Add(np);
             else others.Add(np);
         }

@@ -56,6 +56,11 @@ public abstract class TrainableModel : IDisposable
     public IEnumerable<(string name, TorchSharp.Modules.Parameter parameter)> NamedParameters() =>
         Module.named_parameters().Select(p => (p.name, p.parameter));
 
+    /// <summary>The Muon and Adam groups of method.md §6.1 (<see cref="ParameterGrouping"/>), each Muon matrix as the
+    /// model's own checkpoint format holds it.</summary>
+    public virtual (IReadOnlyList<NamedParameter> Muon, IReadOnlyList<NamedParameter> Adam) ParameterGroups() =>
+        ParameterGrouping.Split(NamedParameters());
+
     /// <summary>The device the weights live on; batches, states and optimizer buffers follow it.</summary>
     public Device Device => Module.parameters().First().device;
 
@@ -140,13 +145,17 @@ public sealed class PlainTrainable(LlamaModel model, JsonObject sourceConfig) : 
     public override Tensor Logits(Tensor inputs, RecurrenceDraw draw, Generator? noise, NoiseShard? shard = null, Tensor? rows = null) =>
         rows is null ? Model.forward(inputs) : Model.forward(inputs, rows);
 
+    /// <summary>The fused <c>Wqkv</c> and <c>fc</c> go to Muon as HF's separate q/k/v and gate/up matrices, as the
+    /// paper's baseline (an HF model) trains them.</summary>
+    public override (IReadOnlyList<NamedParameter> Muon, IReadOnlyList<NamedParameter> Adam) ParameterGroups() =>
+        ParameterGrouping.Split(NamedParameters(), (name, p) => HfLayout.RowBlocks(name, p.shape, Model.Config));
+
     public override void WriteInto(string dir, ScalarType dtype)
     {
         var config = (JsonObject)sourceConfig.DeepClone();
         config["torch_dtype"] = dtype == ScalarType.BFloat16 ? "bfloat16" : "float32";
         File.WriteAllText(Path.Combine(dir, HfConfig.FileName), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        SafetensorsWriter.Write(Path.Combine(dir, TensorStore.SingleFile),
-            Model.named_parameters().Select(p => new KeyValuePair<string, Tensor>(p.name, p.parameter)),
+        SafetensorsWriter.Write(Path.Combine(dir, TensorStore.SingleFile), HfLayout.Tensors(Model),
             dtype, new Dictionary<string, string> { ["format"] = "pt" });
     }
 }

@@ -376,7 +376,7 @@ public sealed class Trainer : IDisposable
 
     private static ITrainingOptimizer CreateOptimizer(TrainConfig c, TrainableModel model) => c.Optimizer switch
     {
-        OptimizerKind.Muon => new MuonWithAuxAdam(model.NamedParameters(),
+        OptimizerKind.Muon => new MuonWithAuxAdam(model.ParameterGroups(),
             new MuonSettings(Lr: c.MuonLr, WeightDecay: c.MuonWeightDecay), new AdamSettings(Lr: c.Lr, WeightDecay: c.WeightDecay)),
         OptimizerKind.AdamW => new AdamWOptimizer(model.NamedParameters(), new AdamWSettings(Lr: c.Lr, WeightDecay: c.WeightDecay)),
         _ => throw new ArgumentOutOfRangeException(nameof(c), c.Optimizer, "optimizer: validated before the run."),

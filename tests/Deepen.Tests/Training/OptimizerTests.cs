@@ -358,6 +358,57 @@ public class OptimizerTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void MuonOnRowBlocksOfAFusedMatrixEqualsMuonOnTheSeparateMatrices()
+    {
+        // A plain model's fused Wqkv holds HF's q, k and v: with row blocks, Muon must step it exactly as the three
+        // separate matrices of an HF model (the paper's baseline), not as one (24, 8) matrix.
+        List<(string, Parameter)> Separate()
+        {
+            using var gen = new Generator(11, CPU);
+            return [("q.weight", new Parameter(randn(16, 8, generator: gen) * 0.2, true)), ("k.weight", new Parameter(randn(4, 8, generator: gen) * 0.2, true)),
+                    ("v.weight", new Parameter(randn(4, 8, generator: gen) * 0.2, true))];
+        }
+        var separate = Separate();
+        var fused = new Parameter(cat(separate.Select(p => (Tensor)p.Item2).ToList(), 0).detach().clone(), true);   // (24, 8)
+        var whole = new Parameter(fused.detach().clone(), true);
+        using var optSeparate = new MuonWithAuxAdam(separate, new MuonSettings(Lr: 0.02));
+        using var optFused = new MuonWithAuxAdam(([new NamedParameter("Wqkv.weight", fused) { RowBlocks = [16, 4, 4] }], []), new MuonSettings(Lr: 0.02));
+        using var optWhole = new MuonWithAuxAdam([("Wqkv.weight", whole)], new MuonSettings(Lr: 0.02));
+        for (int step = 0; step < 3; step++)
+        {
+            using var gen = new Generator((ulong)(70 + step), CPU);
+            var g = randn(24, 8, generator: gen) * 0.05;
+            long row = 0;
+            foreach (var (_, p) in separate) { p.grad = g.narrow(0, row, p.shape[0]).clone(); row += p.shape[0]; }
+            fused.grad = g.clone();
+            whole.grad = g.clone();
+            optSeparate.Step(1.0); optFused.Step(1.0); optWhole.Step(1.0);
+        }
+        using var expected = cat(separate.Select(p => (Tensor)p.Item2).ToList(), 0);
+        Assert.Equal(0.0, MaxDiff(fused, expected));
+        using (var stateSeparate = optSeparate.StateDict())
+        using (var stateFused = optFused.StateDict())
+            Assert.Equal(0.0, MaxDiff(stateFused["muon.momentum.Wqkv.weight"],
+                cat(new[] { "q", "k", "v" }.Select(n => stateSeparate[$"muon.momentum.{n}.weight"]).ToList(), 0)));
+        Assert.True(MaxDiff(whole, expected) > 1e-4, "orthogonalising the fused matrix as one should differ, or the test proves nothing");
+        Assert.Throws<ArgumentException>(() => new MuonWithAuxAdam(([new NamedParameter("bad", whole) { RowBlocks = [16, 4] }], [])));
+        foreach (var (_, p) in separate) p.Dispose();
+        fused.Dispose(); whole.Dispose();
+    }
+
+    [Fact]
+    public void APlainModelGivesMuonItsFusedMatricesAsHfsSeparateOnes()
+    {
+        using var model = TrainableModel.Load(TestPaths.FixtureModel("llama3-tiny"));   // 4 heads, 1 KV head, hd 8, FFN 96
+        var (muon, _) = model.ParameterGroups();
+        Assert.Equal([32L, 8, 8], muon.Single(p => p.Name == "model.layers.0.attn.Wqkv.weight").RowBlocks);
+        Assert.Equal([96L, 96], muon.Single(p => p.Name == "model.layers.3.mlp.fc.weight").RowBlocks);
+        Assert.Null(muon.Single(p => p.Name == "model.layers.0.attn.proj.weight").RowBlocks);
+        using var recurrent = TrainableModel.Load(TestPaths.FixtureModel("converted-llama3-tiny"));
+        Assert.All(recurrent.ParameterGroups().Muon, p => Assert.Null(p.RowBlocks));   // the authors' code orthogonalises the fused matrices whole
+    }
+
+    [Fact]
     public void OnARecurrentModelMuonGetsExactlyTheHiddenMatricesAndTheAdapter()
     {
         using var model = Deepen.Checkpoints.RecurrentCheckpoint.Load(TestPaths.FixtureModel("converted-olmo2-tiny"));

@@ -21,7 +21,7 @@ public sealed class TrainStepGcStressTests(ITestOutputHelper output)
     {
         using var model = new RecurrentTrainable(RecurrentCheckpoint.Load(TestPaths.FixtureModel("raven-llama-tiny")));
         model.Module.train();
-        var optimizer = new MuonWithAuxAdam(model.NamedParameters(), new MuonSettings(Lr: 2e-2), new AdamSettings(Lr: 3e-3));
+        var optimizer = new MuonWithAuxAdam(model.ParameterGroups(), new MuonSettings(Lr: 2e-2), new AdamSettings(Lr: 3e-3));
         var mask = new AnswerLossMask([42], eos: 61, bos: null);
         for (int step = 0; step < Steps; step++)
         {

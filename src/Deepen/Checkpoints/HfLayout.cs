@@ -1,0 +1,102 @@
+using Deepen.Modeling;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Deepen.Checkpoints;
+
+/// <summary>One HF tensor held by a module parameter: its key and how many of the parameter's rows it fills.</summary>
+public sealed record HfPart(string Key, long Rows);
+
+/// <summary>
+/// The map between a plain model's parameters (<see cref="LlamaModel"/>, whose layers are the shared
+/// <see cref="TransformerBlock"/>) and the keys of an HF checkpoint. Outside the layers the keys are equal. Inside layer N:
+/// <c>attn.Wqkv</c> holds rows [q_proj; k_proj; v_proj] of <c>self_attn</c>, <c>mlp.fc</c> holds [gate_proj; up_proj],
+/// <c>attn.proj</c> is <c>self_attn.o_proj</c>, <c>mlp.proj</c> is <c>mlp.down_proj</c>, the QK-norms keep their names
+/// under <c>self_attn</c>, and <c>norm_1</c>/<c>norm_2</c> are <c>input_layernorm</c>/<c>post_attention_layernorm</c>
+/// (Llama, pre-norm) or <c>post_attention_layernorm</c>/<c>post_feedforward_layernorm</c> (OLMo-2, post-norm).
+/// The same map reads a model, writes one, checks a directory's shapes and feeds the conversion.
+/// </summary>
+public static class HfLayout
+{
+    private const string LayerPrefix = "model.layers.";
+
+    /// <summary>The HF tensors that parameter <paramref name="name"/> of shape <paramref name="shape"/> holds, in row order.</summary>
+    public static IReadOnlyList<HfPart> PartsOf(string name, IReadOnlyList<long> shape, ModelConfig c)
+    {
+        if (!name.StartsWith(LayerPrefix, StringComparison.Ordinal)) return [new(name, shape[0])];
+        int dot = name.IndexOf('.', LayerPrefix.Length);
+        return LayerParts(name[..(dot + 1)], name[(dot + 1)..], c);
+    }
+
+    /// <summary>
+    /// The HF tensors of layer <paramref name="layer"/> (e.g. <c>model.layers.3.</c>) that the block key
+    /// <paramref name="blockKey"/> (e.g. <c>attn.Wqkv.weight</c>) holds, in row order.
+    /// </summary>
+    public static IReadOnlyList<HfPart> LayerParts(string layer, string blockKey, ModelConfig c)
+    {
+        bool olmo = c.Style == BlockStyle.PostNormQkNorm;
+        long q = (long)c.NumHeads * c.HeadDim, kv = (long)c.NumKvHeads * c.HeadDim;
+        HfPart One(string key, long rows) => new(layer + key, rows);
+        return blockKey switch
+        {
+            "attn.Wqkv.weight" => [One("self_attn.q_proj.weight", q), One("self_attn.k_proj.weight", kv), One("self_attn.v_proj.weight", kv)],
+            "attn.proj.weight" => [One("self_attn.o_proj.weight", c.HiddenSize)],
+            "attn.q_norm.weight" => [One("self_attn.q_norm.weight", q)],
+            "attn.k_norm.weight" => [One("self_attn.k_norm.weight", kv)],
+            "mlp.fc.weight" => [One("mlp.gate_proj.weight", c.IntermediateSize), One("mlp.up_proj.weight", c.IntermediateSize)],
+            "mlp.proj.weight" => [One("mlp.down_proj.weight", c.HiddenSize)],
+            "norm_1.weight" => [One(olmo ? "post_attention_layernorm.weight" : "input_layernorm.weight", c.HiddenSize)],
+            "norm_2.weight" => [One(olmo ? "post_feedforward_layernorm.weight" : "post_attention_layernorm.weight", c.HiddenSize)],
+            _ => throw new InvalidOperationException($"no HF key for block key '{blockKey}'"),
+        };
+    }
+
+    /// <summary>The row counts of <paramref name="name"/>'s HF tensors when it holds more than one (a fused
+    /// <c>Wqkv</c> or <c>fc</c>), else null: what a plain model's optimizer treats as separate matrices.</summary>
+    public static IReadOnlyList<long>? RowBlocks(string name, IReadOnlyList<long> shape, ModelConfig c) =>
+        PartsOf(name, shape, c) is { Count: > 1 } parts ? parts.Select(p => p.Rows).ToArray() : null;
+
+    /// <summary>HF key → shape of every tensor a model of this config stores, from the parameters' shapes.</summary>
+    public static Dictionary<string, long[]> Shapes(IReadOnlyDictionary<string, long[]> parameterShapes, ModelConfig c)
+    {
+        var shapes = new Dictionary<string, long[]>(StringComparer.Ordinal);
+        foreach (var (name, shape) in parameterShapes)
+            foreach (var part in PartsOf(name, shape, c))
+                shapes.Add(part.Key, [part.Rows, .. shape.Skip(1)]);
+        return shapes;
+    }
+
+    /// <summary>Copies every parameter of <paramref name="model"/> from an HF store; a missing or misshapen tensor is an error naming its key.</summary>
+    public static void Load(LlamaModel model, TensorStore store)
+    {
+        using var noGrad = no_grad();
+        foreach (var (name, param) in model.named_parameters())
+        {
+            using var scope = NewDisposeScope();
+            var pieces = PartsOf(name, param.shape, model.Config)
+                .Select(p => Read(store, p.Key, [p.Rows, .. param.shape.Skip(1)], param.dtype, name)).ToList();
+            param.copy_((pieces.Count == 1 ? pieces[0] : cat(pieces, 0)).to(param.device));
+        }
+    }
+
+    /// <summary>The model's tensors under their HF keys (a fused parameter as row views of itself, in HF order).</summary>
+    public static IEnumerable<KeyValuePair<string, Tensor>> Tensors(LlamaModel model)
+    {
+        foreach (var (name, param) in model.named_parameters())
+        {
+            long row = 0;
+            foreach (var part in PartsOf(name, param.shape, model.Config))
+            {
+                yield return new(part.Key, part.Rows == param.shape[0] ? param : param.narrow(0, row, part.Rows));
+                row += part.Rows;
+            }
+        }
+    }
+
+    private static Tensor Read(TensorStore store, string key, long[] shape, ScalarType dtype, string parameter)
+    {
+        if (!store.Contains(key))
+            throw new DeepenException($"{store.Directory}: tensor '{key}' is missing from the checkpoint (needed for parameter '{parameter}').");
+        return store.Read(key, shape, dtype);
+    }
+}
