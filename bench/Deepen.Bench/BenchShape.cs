@@ -1,6 +1,7 @@
 using System.Globalization;
 using Deepen.Modeling;
 using Deepen.Training;
+using Deepen.Models;
 
 namespace Deepen.Bench;
 

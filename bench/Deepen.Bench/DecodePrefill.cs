@@ -3,12 +3,13 @@ using System.Text.Json.Nodes;
 using Deepen.Inference;
 using Deepen.Modeling;
 using static TorchSharp.torch;
+using Deepen.Models;
 
 namespace Deepen.Bench;
 
 /// <summary>
 /// Inference speed of the tiny benchmark model (random weights, float32) at a fixed recurrence with the KV cache:
-/// prefill (one <see cref="InferenceModel.Step"/> over a <c>--prefill</c>-token prompt into a fresh cache) and decode
+/// prefill (one <see cref="DeepenModel.Step"/> over a <c>--prefill</c>-token prompt into a fresh cache) and decode
 /// (one token per step after a 32-token prompt, <c>--tokens</c> steps, greedy), each repeated and reduced to the
 /// median. Run as a child process; prints one JSON line.
 /// </summary>
@@ -24,7 +25,7 @@ public static class DecodePrefill
         using var recurrent = new RecurrentModel(shape.ToConfig());
         ModelInit.Normal(recurrent, 0.02, 0);
         recurrent.eval();
-        using var model = InferenceModel.For(recurrent, "random-tiny");
+        using var model = DeepenModel.For(recurrent, "random-tiny");
         var depth = DepthOptions.Fixed(r);
         using var noise = new TorchSharp.torch.Generator(5);
         using var data = new TorchSharp.torch.Generator(1);

@@ -3,6 +3,7 @@ using System.Globalization;
 using Deepen.Inference;
 using Deepen.Modeling;
 using static TorchSharp.torch;
+using Deepen.Models;
 
 namespace Deepen.Bench;
 
@@ -36,7 +37,7 @@ public static class DecodeVsPyTorch
         using var recurrent = new RecurrentModel(new RecurrentConfig { Block = block, PreludeLayers = 2, CoreLayers = 4, CodaLayers = 2 });
         ModelInit.Normal(recurrent, 0.02, 0);
         recurrent.eval();
-        using var model = InferenceModel.For(recurrent, "random-2-4-2-d256");
+        using var model = DeepenModel.For(recurrent, "random-2-4-2-d256");
         var generator = new Deepen.Inference.Generator(model);
         var rng = new Random(1);
         Console.WriteLine($"model: random (2,4,2) d=256, 8 heads, FFN 1024, vocab 4096, float32; prompt {promptLength}, {tokens} new tokens per row, greedy, {threads} thread(s), median of {repeats}");

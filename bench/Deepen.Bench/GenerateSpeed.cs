@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Deepen.Inference;
 using Deepen.Modeling;
 using static TorchSharp.torch;
+using Deepen.Models;
 
 namespace Deepen.Bench;
 
@@ -28,7 +29,7 @@ public static class GenerateSpeed
         using var recurrent = new RecurrentModel(config);
         ModelInit.Normal(recurrent, 0.02, 0);
         recurrent.eval();
-        using var model = InferenceModel.For(recurrent, "random-2-4-2-d256");
+        using var model = DeepenModel.For(recurrent, "random-2-4-2-d256");
         var generator = new Deepen.Inference.Generator(model);
         var rng = new Random(1);
         int[] prompt = Enumerable.Range(0, promptLength).Select(_ => rng.Next(3, 4096)).ToArray();
@@ -60,7 +61,7 @@ public static class GenerateSpeed
     }
 
     /// <summary>The cache's size after a full run: one prefill of the whole sequence (same entries, same length).</summary>
-    private static long CacheBytes(InferenceModel model, KvCache cache, int length, GenerationOptions o)
+    private static long CacheBytes(DeepenModel model, KvCache cache, int length, GenerationOptions o)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();

@@ -5,6 +5,7 @@ using Deepen.Modeling;
 using Deepen.Torch;
 using Deepen.Training;
 using static TorchSharp.torch;
+using Deepen.Models;
 
 namespace Deepen.Bench;
 
@@ -61,7 +62,7 @@ public static class GpuCheck
     {
         model = new RecurrentModel(shape.ToConfig(), ScalarType.Float32, device);
         ModelInit.Normal(model, 0.02, 0);                                  // drawn on the host: the same weights on every device
-        var trainable = new RecurrentTrainable(model);
+        var trainable = new RecurrentDeepenModel(model);
         trainable.Module.train();
         using var optimizer = new MuonWithAuxAdam(trainable.ParameterGroups());
         using var data = new TorchSharp.torch.Generator(1);
@@ -86,7 +87,7 @@ public static class GpuCheck
 
     private static int[] Greedy(RecurrentModel model)
     {
-        var inference = InferenceModel.For(model, "gpu-check");
+        var inference = DeepenModel.For(model, "gpu-check");
         var prompt = Enumerable.Range(0, 16).Select(i => 1 + (i * 37) % 1000).ToArray();
         var options = new GenerationOptions { MaxNewTokens = 24, Depth = DepthOptions.Fixed(4, StateInit.Zeros) };
         return [.. new Deepen.Inference.Generator(inference).Generate([prompt], options)[0].Tokens.Select(t => t.Id)];
@@ -96,7 +97,7 @@ public static class GpuCheck
     private static (double TokensPerSecond, double StepMs) Throughput(BenchShape shape, RecurrentModel model, int timed, bool bf16)
     {
         var device = model.parameters().First().device;
-        var trainable = new RecurrentTrainable(model);
+        var trainable = new RecurrentDeepenModel(model);
         trainable.Module.train();
         using var optimizer = new MuonWithAuxAdam(trainable.ParameterGroups());
         using var data = new TorchSharp.torch.Generator(5);

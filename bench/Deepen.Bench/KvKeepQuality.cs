@@ -6,6 +6,7 @@ using Deepen.Inference;
 using Deepen.Modeling;
 using Deepen.Tokenization;
 using static TorchSharp.torch;
+using Deepen.Models;
 
 namespace Deepen.Bench;
 
@@ -43,7 +44,7 @@ public static class KvKeepQuality
             recurrent = Train(ids[..(ids.Length * 9 / 10)], steps);
         }
         using var _ = recurrent;
-        using var model = InferenceModel.For(recurrent);
+        using var model = DeepenModel.For(recurrent);
         var heldOut = ids[(ids.Length * 9 / 10)..];
         const int sequences = 6, prompt = 32, decode = 128;
         Console.WriteLine($"held-out: {sequences} sequences × ({prompt} prompt + {decode} teacher-forced tokens), r = {r}, fresh noise per token (same seed in every mode)");
@@ -116,7 +117,7 @@ public static class KvKeepQuality
 
     private sealed record Position(double Nll, float[] LogProbs, int Top);
 
-    private static List<Position> Decode(InferenceModel model, int[] text, int sequences, int prompt, int decode, int r, int? keep)
+    private static List<Position> Decode(DeepenModel model, int[] text, int sequences, int prompt, int decode, int r, int? keep)
     {
         var result = new List<Position>();
         var depth = DepthOptions.Fixed(r);

@@ -5,6 +5,7 @@ using Deepen.Inference;
 using Deepen.Server;
 using Deepen.Tokenization;
 using static TorchSharp.torch;
+using Deepen.Models;
 
 namespace Deepen.Bench;
 
@@ -25,7 +26,7 @@ public static class ServeLoad
         var batches = Measure.Arg(args, "--max-batch", "1,16").Split(',').Select(int.Parse).ToArray();
         string? recurrence = Measure.Arg(args, "--recurrence", "");
         set_num_threads(threads);
-        using var model = InferenceModel.Load(dir);
+        using var model = DeepenModel.Load(dir);
         using var tokenizer = TextTokenizer.FromDirectory(dir);
         Console.WriteLine($"model: {dir} ({(model.IsRecurrent ? "recurrent" : "plain")}), {threads} threads, {perClient} requests per client, greedy, 6–32 new tokens each{(recurrence is "" ? "" : $", recurrence {recurrence}")}");
         Console.WriteLine();
@@ -49,7 +50,7 @@ public static class ServeLoad
 
     private sealed record Result(int Requests, long Tokens, double Wall, double TokensPerSecond, double P50, double P99, double MeanBatch);
 
-    private static Result Measure1(InferenceModel model, TextTokenizer tokenizer, int maxBatch, int clients, int perClient, string recurrence)
+    private static Result Measure1(DeepenModel model, TextTokenizer tokenizer, int maxBatch, int clients, int perClient, string recurrence)
     {
         var server = new OpenAiServer(model, tokenizer, new ServerOptions { Port = 0, MaxBatch = maxBatch, QueueCapacity = 1024 });
         server.Start();

@@ -4,6 +4,7 @@ using Deepen.Modeling;
 using Deepen.Torch;
 using Deepen.Training;
 using static TorchSharp.torch;
+using Deepen.Models;
 
 namespace Deepen.Bench;
 
@@ -33,7 +34,7 @@ public static class TrainStepWorker
 
         var recurrent = new RecurrentModel(shape.ToConfig());
         ModelInit.Normal(recurrent, 0.02, 0);
-        using TrainableModel model = new RecurrentTrainable(recurrent);
+        using DeepenModel model = new RecurrentDeepenModel(recurrent);
         model.Module.train();
         using var optimizer = new MuonWithAuxAdam(model.ParameterGroups());
         var parameters = model.Module.parameters().ToList();

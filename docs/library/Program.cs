@@ -1,6 +1,7 @@
 using Deepen.Conversion;
 using Deepen.Inference;
 using Deepen.Modeling;
+using Deepen.Models;
 using Deepen.Tokenization;
 using Deepen.Torch;
 
@@ -12,7 +13,7 @@ var recurrent = Path.Combine(Path.GetTempPath(), $"deepen-example-{Environment.P
 var plan = LayerPlan.FromShape(layers / 4, layers / 2, layers / 4, layers);   // prelude, recurrent core, coda
 var converted = Retrofitter.Convert(new ConvertOptions(baseModel, recurrent, plan) { Verify = true, Device = device });
 Console.WriteLine($"converted to ({plan.Prelude.Count},{plan.Core.Count},{plan.Coda.Count}), max |Δlogit| {converted.MaxLogitDiff:E1}");
-using (var model = InferenceModel.Load(recurrent, device: device))
+using (var model = DeepenModel.Load(recurrent, device: device))
 using (var tokenizer = TextTokenizer.FromDirectory(recurrent))
 {
     var generator = new Generator(model, tokenizer);

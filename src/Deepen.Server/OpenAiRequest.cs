@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Deepen.Inference;
+using Deepen.Models;
 
 namespace Deepen.Server;
 

@@ -7,6 +7,7 @@ using System.Threading.Channels;
 using Deepen.Evaluation;
 using Deepen.Inference;
 using Deepen.Tokenization;
+using Deepen.Models;
 
 namespace Deepen.Server;
 
@@ -97,7 +98,7 @@ public sealed class OpenAiServer : IAsyncDisposable
     /// <param name="tokenizer">Its tokenizer.</param>
     /// <param name="options">Address, defaults and limits.</param>
     /// <param name="log">Receives one line per notable event (start, errors, disconnects).</param>
-    public OpenAiServer(InferenceModel model, TextTokenizer tokenizer, ServerOptions? options = null, Action<string>? log = null)
+    public OpenAiServer(DeepenModel model, TextTokenizer tokenizer, ServerOptions? options = null, Action<string>? log = null)
     {
         this.options = options ?? new ServerOptions();
         this.options.Depth.Validate();

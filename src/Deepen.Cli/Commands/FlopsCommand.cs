@@ -2,6 +2,7 @@ using System.CommandLine;
 using Deepen;
 using Deepen.Checkpoints;
 using Deepen.Training;
+using Deepen.Models;
 
 namespace Deepen.Cli.Commands;
 

@@ -3,6 +3,7 @@ using Deepen.Checkpoints;
 using Deepen.Inference;
 using Deepen.Modeling;
 using Deepen.Tokenization;
+using Deepen.Models;
 
 namespace Deepen.Cli.Commands;
 
@@ -45,12 +46,12 @@ public sealed class InferenceFlags
     }
 
     /// <summary>Loads the model and its tokenizer.</summary>
-    public (InferenceModel Model, TextTokenizer Tokenizer) Load(ParseResult parse)
+    public (DeepenModel Model, TextTokenizer Tokenizer) Load(ParseResult parse)
     {
         var dir = parse.GetValue(Model)!;
         if (!Directory.Exists(dir)) throw new DeepenException($"--model {dir}: directory not found.");
         var device = DeviceFlag.Resolve(parse, Device);
-        var model = InferenceModel.Load(dir, HfModel.ParseDType(parse.GetValue(DType)!), device);
+        var model = DeepenModel.Load(dir, HfModel.ParseDType(parse.GetValue(DType)!), device);
         try
         {
             var tokenizer = TextTokenizer.FromDirectory(dir);
@@ -64,7 +65,7 @@ public sealed class InferenceFlags
     }
 
     /// <summary>The depth flags, checked against the model kind.</summary>
-    public DepthOptions Depth(ParseResult parse, InferenceModel model)
+    public DepthOptions Depth(ParseResult parse, DeepenModel model)
     {
         int? r = parse.GetValue(Recurrence), maxR = parse.GetValue(MaxRecurrence);
         var adaptive = parse.GetValue(Adaptive);
@@ -97,7 +98,7 @@ public sealed class InferenceFlags
     }
 
     /// <summary>Every generation flag as <see cref="GenerationOptions"/>, validated.</summary>
-    public GenerationOptions Generation(ParseResult parse, InferenceModel model)
+    public GenerationOptions Generation(ParseResult parse, DeepenModel model)
     {
         var options = new GenerationOptions
         {

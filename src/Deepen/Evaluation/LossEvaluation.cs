@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Deepen.Training;
+using Deepen.Models;
 
 namespace Deepen.Evaluation;
 
@@ -13,7 +14,7 @@ public static class LossEvaluation
     public static readonly int[] DefaultRecurrences = [1, 2, 4, 8, 16, 32, 64];
 
     /// <param name="batches">micro-batches of <paramref name="batchSize"/> rows per recurrence; 0 = all rows.</param>
-    public static IReadOnlyList<SweepPoint> Run(TrainableModel model, IReadOnlyList<string> shards, IReadOnlyList<int> recurrences,
+    public static IReadOnlyList<SweepPoint> Run(DeepenModel model, IReadOnlyList<string> shards, IReadOnlyList<int> recurrences,
         int batchSize, int batches, long seed = 74, string? fingerprint = null, Action<string>? log = null)
     {
         var points = new List<SweepPoint>();

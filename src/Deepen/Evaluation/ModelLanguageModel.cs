@@ -3,6 +3,7 @@ using Deepen.Tokenization;
 using static TorchSharp.torch;
 using Generator = Deepen.Inference.Generator;
 using TorchGenerator = TorchSharp.torch.Generator;
+using Deepen.Models;
 
 namespace Deepen.Evaluation;
 
@@ -29,13 +30,13 @@ public sealed record ModelLanguageModelOptions
 /// </summary>
 public sealed class ModelLanguageModel : ILanguageModel
 {
-    private readonly InferenceModel model;
+    private readonly DeepenModel model;
     private readonly TextTokenizer tokenizer;
     private readonly Generator generator;
     private readonly ModelLanguageModelOptions options;
 
     /// <exception cref="DeepenException">An adaptive depth (evaluation runs at a fixed recurrence) or a batch size below 1.</exception>
-    public ModelLanguageModel(InferenceModel model, TextTokenizer tokenizer, ModelLanguageModelOptions? options = null)
+    public ModelLanguageModel(DeepenModel model, TextTokenizer tokenizer, ModelLanguageModelOptions? options = null)
     {
         this.model = model;
         this.tokenizer = tokenizer;

@@ -8,6 +8,7 @@ using Deepen.Tokenization;
 using Deepen.Training;
 using Device = TorchSharp.torch.Device;
 using ScalarType = TorchSharp.torch.ScalarType;
+using Deepen.Models;
 
 namespace Deepen.Evaluation;
 
@@ -186,14 +187,14 @@ public static class ModelSweep
     {
         var evalModels = models.Select((m, i) =>
         {
-            InferenceModel? net = null;
+            DeepenModel? net = null;
             TextTokenizer? tokenizer = null;
             return new EvalModel(m.Label, shapes[i].Recurrent ? recurrences : [1], r =>
             {
                 if (net is null)
                 {
                     options.Log?.Invoke($"loading {m.Label} from {m.Dir} onto {OnDevice(options)}");
-                    net = InferenceModel.Load(m.Dir, options.DType, options.Device);
+                    net = DeepenModel.Load(m.Dir, options.DType, options.Device);
                     tokenizer = TextTokenizer.FromDirectory(m.Dir);
                 }
                 return new ModelLanguageModel(net, tokenizer!, new ModelLanguageModelOptions
@@ -232,7 +233,7 @@ public static class ModelSweep
         for (int i = 0; i < models.Count; i++)
         {
             options.Log?.Invoke($"loading {models[i].Label} from {models[i].Dir} onto {OnDevice(options)}");
-            using var model = TrainableModel.Load(models[i].Dir, options.Device);
+            using var model = DeepenModel.Load(models[i].Dir, device: options.Device);
             foreach (var r in passes[i])
             {
                 progress.Begin(pass++);

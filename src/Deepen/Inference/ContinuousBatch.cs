@@ -1,5 +1,6 @@
 using static TorchSharp.torch;
 using TorchGenerator = TorchSharp.torch.Generator;
+using Deepen.Models;
 
 namespace Deepen.Inference;
 

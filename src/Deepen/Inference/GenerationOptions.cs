@@ -1,3 +1,4 @@
+using Deepen.Models;
 
 namespace Deepen.Inference;
 

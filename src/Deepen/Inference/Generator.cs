@@ -2,11 +2,12 @@ using System.Runtime.CompilerServices;
 using Deepen.Tokenization;
 using static TorchSharp.torch;
 using TorchGenerator = TorchSharp.torch.Generator;
+using Deepen.Models;
 
 namespace Deepen.Inference;
 
 /// <summary>
-/// Generates text with an <see cref="InferenceModel"/>: a batch of prompts, left-padded, is prefilled once and then
+/// Generates text with an <see cref="DeepenModel"/>: a batch of prompts, left-padded, is prefilled once and then
 /// extended one token per row and step through a <see cref="KvCache"/>; tokens are chosen by
 /// <see cref="SamplingOptions"/> and streamed as they are made. Rows end at EOS, a stop string, the token
 /// budget or the model's context.
@@ -17,10 +18,10 @@ namespace Deepen.Inference;
 /// disposed. <see cref="GenerateAsync(string, GenerationOptions, CancellationToken)"/> therefore computes in
 /// <c>MoveNextAsync</c>; wrap it in <c>Task.Run</c> to keep a UI thread free.
 /// </remarks>
-public sealed class Generator(InferenceModel model, TextTokenizer? tokenizer = null)
+public sealed class Generator(DeepenModel model, TextTokenizer? tokenizer = null)
 {
     /// <summary>The model.</summary>
-    public InferenceModel Model { get; } = model;
+    public DeepenModel Model { get; } = model;
 
     /// <summary>The tokenizer (null: ids only; no text, no stop strings).</summary>
     public TextTokenizer? Tokenizer { get; } = tokenizer;

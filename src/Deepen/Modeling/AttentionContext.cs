@@ -6,7 +6,7 @@ namespace Deepen.Modeling;
 /// How an attention layer meets its keys and values. The blocks have one forward; what differs between running a
 /// whole sequence (training, evaluation, the non-cached forward) and decoding through a KV cache is only this: where
 /// rope takes its positions, which keys a query sees, and where the new keys and values go. <see cref="SequenceAttention"/>
-/// is the whole-sequence case; the KV cache's context lives with the cache (<c>Deepen.Inference.AttentionStep.For</c>).
+/// is the whole-sequence case; the KV cache's context lives with the cache (<c>Deepen.Models.AttentionStep.For</c>).
 /// </summary>
 public abstract class AttentionContext
 {

@@ -11,6 +11,7 @@ using Deepen.Modeling;
 using Deepen.Tokenization;
 using Deepen.Torch;
 using Deepen.Training;
+using Deepen.Models;
 
 namespace Deepen.Recipes;
 
@@ -125,7 +126,7 @@ public static class DemoRecipe
 
         // (c) the static base to the same training FLOPs
         double perStep;
-        using (var probe = TrainableModel.Load(o.BaseModel))
+        using (var probe = DeepenModel.Load(o.BaseModel))
             perStep = probe.Flops.TrainingFlopsPerToken(1) * (double)o.MicroBatch * o.SeqLen;
         int staticSteps = Math.Max(1, (int)Math.Round(rec.TotalFlops / perStep));
         log($"(c) train the static base to equal FLOPs: {rec.TotalFlops:E3} FLOPs → {staticSteps} steps");
@@ -166,7 +167,7 @@ public static class DemoRecipe
     private static DemoEval Evaluate(string label, string modelDir, IReadOnlyList<ChainDoc> docs, IReadOnlyList<int> recurrences, DemoOptions o, TorchSharp.torch.Device device, long seed)
     {
         var task = new ChainTask("chain", docs);
-        using var model = InferenceModel.Load(modelDir, device: device);
+        using var model = DeepenModel.Load(modelDir, device: device);
         using var tok = TextTokenizer.FromDirectory(modelDir);
         var correct = new SortedDictionary<int, bool[]>();
         var samples = new List<string>();

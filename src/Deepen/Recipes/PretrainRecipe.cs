@@ -9,6 +9,7 @@ using Deepen.Modeling;
 using Deepen.Tokenization;
 using Deepen.Training;
 using static TorchSharp.torch;
+using Deepen.Models;
 
 namespace Deepen.Recipes;
 
@@ -183,19 +184,18 @@ public static class PretrainRecipe
 
     private static void Ship(string finalDir, PretrainOptions o, IReadOnlyList<(string Name, string Dir)> parts, TimeSpan elapsed)
     {
-        using var model = HfModel.Load(finalDir, ScalarType.Float32, Deepen.Torch.ComputeDevice.Resolve(o.Train.Device));   // the card's figures on the training's device
-        var trainable = new PlainTrainable(model, HfConfig.ReadJson(finalDir));
-        var held = parts.Select(x => (x.Name, Validation.Run(trainable, [Path.Combine(x.Dir, DataPreparer.ValFile)], [1], 8, 0, o.Train.Seed, null, null).Values.Single().Loss)).ToList();
+        using var weights = HfModel.Load(finalDir, ScalarType.Float32, Deepen.Torch.ComputeDevice.Resolve(o.Train.Device));   // the card's figures on the training's device
+        using var model = DeepenModel.For(weights, "tiny-base", HfConfig.ReadJson(finalDir));
+        var held = parts.Select(x => (x.Name, Validation.Run(model, [Path.Combine(x.Dir, DataPreparer.ValFile)], [1], 8, 0, o.Train.Seed, null, null).Values.Single().Loss)).ToList();
         using var tok = TextTokenizer.FromDirectory(finalDir);
-        using var inference = InferenceModel.For(model, "tiny-base");
         var tables = new List<(string Title, string Unit, IReadOnlyList<(int Ops, int Count, double Acc)> Rows)>();
         if (o.ChainCount > 0)
-            tables.Add(("Chains answered directly (validation split, greedy, chance 10 %)", "operations", AccuracyByLength(inference, tok,
+            tables.Add(("Chains answered directly (validation split, greedy, chance 10 %)", "operations", AccuracyByLength(model, tok,
                 ModChain.Generate(new ModChainOptions { Count = 1200, Ops = Enumerable.Range(1, 12).ToList(), Seed = o.ChainSeed + 1, Split = ChainSplit.Validation }))));
         if (o.HopCount > 0)
         {
             int maxHops = Math.Min(8, VariableHops.Names / o.HopChains);
-            tables.Add(($"Variable hops answered directly (validation split, greedy, {o.HopChains} chains: chance {100.0 / o.HopChains:F0} % for a digit of the prompt)", "hops", AccuracyByLength(inference, tok,
+            tables.Add(($"Variable hops answered directly (validation split, greedy, {o.HopChains} chains: chance {100.0 / o.HopChains:F0} % for a digit of the prompt)", "hops", AccuracyByLength(model, tok,
                 VariableHops.Generate(new VariableHopsOptions { Count = 100 * maxHops, Hops = Enumerable.Range(1, maxHops).ToList(), Chains = o.HopChains, Seed = o.HopSeed + 1, Split = ChainSplit.Validation }))));
         }
         var prompts = new List<string>
@@ -206,20 +206,20 @@ public static class PretrainRecipe
         };
         if (o.ChainCount > 0) prompts.AddRange(["mod 10: 6 -2 *3 +5 work:", "mod 10: 6 -2 *3 +5 ="]);
         if (o.HopCount > 0) prompts.Add("find k:t=3;o=t;m=5;k=o;z=m.k?");
-        var generator = new Deepen.Inference.Generator(inference, tok);
+        var generator = new Deepen.Inference.Generator(model, tok);
         var samples = prompts.Select(p => (p, generator.Generate([p], new GenerationOptions { MaxNewTokens = 48 }).Single().Text)).ToList();
-        long parameters = model.parameters().Sum(p => p.numel());
+        long parameters = weights.parameters().Sum(p => p.numel());
         AtomicDirectory.Write(o.ShipTo, overwrite: true, tmp =>
         {
-            trainable.WriteInto(tmp, ScalarType.BFloat16);
+            model.WriteInto(tmp, ScalarType.BFloat16);
             RecurrentCheckpoint.CopyCompanions(finalDir, tmp);
-            File.WriteAllText(Path.Combine(tmp, "README.md"), ModelCard(o, model.Config, parameters, held, tables, samples, elapsed));
+            File.WriteAllText(Path.Combine(tmp, "README.md"), ModelCard(o, weights.Config, parameters, held, tables, samples, elapsed));
         });
         o.Log("held-out loss: " + string.Join(", ", held.Select(h => $"{h.Name} {h.Item2:F3}")) + " (nats/token)");
     }
 
     /// <summary>Direct-answer accuracy on <paramref name="problems"/>, by length (operations or hops).</summary>
-    private static IReadOnlyList<(int Ops, int Count, double Acc)> AccuracyByLength(InferenceModel model, TextTokenizer tok, IEnumerable<ChainProblem> problems)
+    private static IReadOnlyList<(int Ops, int Count, double Acc)> AccuracyByLength(DeepenModel model, TextTokenizer tok, IEnumerable<ChainProblem> problems)
     {
         var docs = Evaluation.Tasks.ChainTask.Of(problems);
         var task = new Evaluation.Tasks.ChainTask("chain", docs);

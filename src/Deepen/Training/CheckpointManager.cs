@@ -1,5 +1,6 @@
 using Deepen.Checkpoints;
 using static TorchSharp.torch;
+using Deepen.Models;
 
 namespace Deepen.Training;
 
@@ -18,7 +19,7 @@ public sealed class CheckpointManager(string runDir, int keep)
 
     public static string Name(long step) => $"step-{step:D6}";
 
-    public string Save(long step, TrainableModel model, ITrainingOptimizer optimizer, TrainerState state, string? companionDir)
+    public string Save(long step, DeepenModel model, ITrainingOptimizer optimizer, TrainerState state, string? companionDir)
     {
         var dir = Path.Combine(Root, Name(step));
         AtomicDirectory.Write(dir, overwrite: true, tmp =>

@@ -1,6 +1,7 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using Deepen.Torch;
+using Deepen.Models;
 
 namespace Deepen.Training;
 

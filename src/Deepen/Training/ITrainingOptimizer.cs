@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Deepen.Models;
 
 namespace Deepen.Training;
 

@@ -1,5 +1,6 @@
 using static TorchSharp.torch;
 using Deepen.Torch;
+using Deepen.Models;
 
 namespace Deepen.Training;
 

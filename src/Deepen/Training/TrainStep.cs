@@ -2,6 +2,7 @@ using Deepen.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
 using Deepen.Torch;
+using Deepen.Models;
 
 namespace Deepen.Training;
 
@@ -19,7 +20,7 @@ public static class TrainStep
     /// <paramref name="afterForward"/> runs between the loss and the backward (the bench's timer). Returns the
     /// micro-batch's loss and its kept labels (−1 = every label counts).
     /// </summary>
-    public static (double Loss, long Answers) MicroBatch(TrainableModel model, Tensor inputs, Tensor labels, RecurrenceDraw draw,
+    public static (double Loss, long Answers) MicroBatch(DeepenModel model, Tensor inputs, Tensor labels, RecurrenceDraw draw,
         Generator noise, NoiseShard? shard, int accumulation, AnswerLossMask? mask, Action? afterForward = null)
     {
         var (loss, answers) = MicroBatchOnDevice(model, inputs, labels, draw, noise, shard, accumulation, mask, afterForward);
@@ -31,7 +32,7 @@ public static class TrainStep
     /// widened exactly) in the caller's dispose scope, so the trainer sums a step's micro-batches on the device and
     /// reads the sum once, instead of waiting for the device after every micro-batch.
     /// </summary>
-    public static (Tensor Loss, long Answers) MicroBatchOnDevice(TrainableModel model, Tensor inputs, Tensor labels, RecurrenceDraw draw,
+    public static (Tensor Loss, long Answers) MicroBatchOnDevice(DeepenModel model, Tensor inputs, Tensor labels, RecurrenceDraw draw,
         Generator noise, NoiseShard? shard, int accumulation, AnswerLossMask? mask, Action? afterForward = null)
     {
         using var scope = NewDisposeScope();
@@ -53,7 +54,7 @@ public static class TrainStep
 
     /// <summary>Clips the accumulated gradients to <paramref name="gradClip"/> (global norm), steps at
     /// <paramref name="lrMultiplier"/> × the peak rates and zeroes the gradients; returns the norm before clipping.</summary>
-    public static double Apply(TrainableModel model, ITrainingOptimizer optimizer, double gradClip, double lrMultiplier)
+    public static double Apply(DeepenModel model, ITrainingOptimizer optimizer, double gradClip, double lrMultiplier)
     {
         double norm = GradientClipping.ClipGlobalNorm(model.Module.parameters(), gradClip);
         optimizer.Step(lrMultiplier);

@@ -8,6 +8,7 @@ using Deepen.Tokenization;
 using Deepen.Torch;
 using Deepen.Training.Distributed;
 using static TorchSharp.torch;
+using Deepen.Models;
 
 namespace Deepen.Training;
 
@@ -40,7 +41,7 @@ public sealed class Trainer : IDisposable
     private readonly CheckpointManager checkpoints;
     private readonly string? resumeDir;
     private TrainingShards shards = null!;
-    private TrainableModel? model;
+    private DeepenModel? model;
     private AnswerLossMask? answerMask;
     private MeanRecurrenceCurriculum curriculum = null!;
     private BackpropDepthCurriculum depthCurriculum = null!;
@@ -98,7 +99,7 @@ public sealed class Trainer : IDisposable
         if (o.Rank == 0) ranks.Barrier();
         var device = ComputeDevice.ForRank(ComputeDevice.Resolve(c.Device), c.Device, ranks.LocalRank);
         log(ComputeDevice.Describe(device, chosen: !string.IsNullOrWhiteSpace(c.Device)));
-        var model = this.model = TrainableModel.Load(resumeDir ?? c.Model, device);
+        var model = this.model = DeepenModel.Load(resumeDir ?? c.Model, device: device);
         model.Module.train();
         answerMask = c.LossOn == LossTokens.Answer ? LossMaskFor(c) : null;
         var (target, depth) = model.Targets(c.MeanRecurrence, c.BackpropDepth);
@@ -119,10 +120,10 @@ public sealed class Trainer : IDisposable
             OnEnd = c.OnDataEnd,
             ExpectedFingerprint = shards.Fingerprint, Log = log,
         });
-        seqSchedule = SeqLenSchedule.Parse(c.SeqLenSchedule, c.MaxSteps, model.MaxPositions);
+        seqSchedule = SeqLenSchedule.Parse(c.SeqLenSchedule, c.MaxSteps, model.ContextLength);
         stream = seqSchedule is null ? null : new TokenStream(loader);
-        if (seqSchedule is null && loader.SeqLen > model.MaxPositions)
-            throw new DeepenException($"train_data rows hold {loader.SeqLen} input tokens but the model's context is {model.MaxPositions}.");
+        if (seqSchedule is null && loader.SeqLen > model.ContextLength)
+            throw new DeepenException($"train_data rows hold {loader.SeqLen} input tokens but the model's context is {model.ContextLength}.");
 
         metrics = new MetricsLog(Path.Combine(c.Out, MetricsLog.FileName));
         state = new TrainerState(0, 0, 0, loader.State, 0);
@@ -364,7 +365,7 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Data-parallel ranks must hold bit-identical weights; a difference (e.g. ranks run with different thread counts) stops the run.</summary>
-    private static void CheckRanksAgree(ICollective ranks, TrainableModel model, long step)
+    private static void CheckRanksAgree(ICollective ranks, DeepenModel model, long step)
     {
         ulong mine = ParameterChecksum.Of(model.Module.parameters());
         long rank0 = ranks.BroadcastInt64((long)mine);
@@ -374,7 +375,7 @@ public sealed class Trainer : IDisposable
                                       "run every rank with the same `threads` and library versions, and continue with `resume` auto, which gives every rank the checkpoint's weights.");
     }
 
-    private static ITrainingOptimizer CreateOptimizer(TrainConfig c, TrainableModel model) => c.Optimizer switch
+    private static ITrainingOptimizer CreateOptimizer(TrainConfig c, DeepenModel model) => c.Optimizer switch
     {
         OptimizerKind.Muon => new MuonWithAuxAdam(model.ParameterGroups(),
             new MuonSettings(Lr: c.MuonLr, WeightDecay: c.MuonWeightDecay), new AdamSettings(Lr: c.Lr, WeightDecay: c.WeightDecay)),

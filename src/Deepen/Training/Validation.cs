@@ -2,6 +2,7 @@ using Deepen.Data;
 using Deepen.Modeling;
 using Deepen.Torch;
 using static TorchSharp.torch;
+using Deepen.Models;
 
 namespace Deepen.Training;
 
@@ -17,7 +18,7 @@ public sealed record HeldOutLoss(double Loss, long Tokens);
 public static class Validation
 {
     /// <returns>recurrence → mean next-token loss and the tokens it averages over (a plain model reports one value under recurrence 1).</returns>
-    public static SortedDictionary<int, HeldOutLoss> Run(TrainableModel model, IReadOnlyList<string> valShards, IReadOnlyList<int> recurrences,
+    public static SortedDictionary<int, HeldOutLoss> Run(DeepenModel model, IReadOnlyList<string> valShards, IReadOnlyList<int> recurrences,
         int batchSize, int batches, long seed, string? fingerprint, ScalarType? matmulDType, AnswerLossMask? mask = null)
     {
         var result = new SortedDictionary<int, HeldOutLoss>();

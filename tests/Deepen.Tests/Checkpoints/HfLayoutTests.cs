@@ -2,6 +2,7 @@ using Deepen.Checkpoints;
 using Deepen.Modeling;
 using Deepen.Training;
 using static TorchSharp.torch;
+using Deepen.Models;
 
 namespace Deepen.Tests.Checkpoints;
 
@@ -19,7 +20,7 @@ public class HfLayoutTests
     public void AnHfModelWrittenBackHasHfsKeysAndTheSameTensors(string fixture)
     {
         using var dir = new TestPaths.TempDir();
-        using var model = TrainableModel.Load(TestPaths.FixtureModel(fixture));
+        using var model = DeepenModel.Load(TestPaths.FixtureModel(fixture));
         model.WriteInto(dir.Path, ScalarType.Float32);
         using var source = TensorStore.Open(TestPaths.FixtureModel(fixture));
         using var written = TensorStore.Open(dir.Path);

@@ -4,6 +4,7 @@ using Deepen.Evaluation.Reports;
 using Deepen.Tests.Evaluation;
 using Deepen.Tokenization;
 using Deepen.Training;
+using Deepen.Models;
 
 namespace Deepen.Tests.Cli;
 
@@ -104,7 +105,7 @@ public sealed class EvalCommandTests : IClassFixture<EvalModels>
         using var tok = TextTokenizer.FromDirectory(m.Recurrent);
         foreach (var (label, dir) in new[] { ("ci-tiny", m.Recurrent), ("plain", m.Plain) })
         {
-            using var model = TrainableModel.Load(dir);
+            using var model = DeepenModel.Load(dir);
             foreach (var expected in LossEvaluation.Run(model, [val], [1, 2, 8], batchSize: 4, batches: 2, seed: 3, fingerprint: tok.Fingerprint))
                 Assert.Equal(expected.Value, sweep.Find("loss", "loss", expected.Recurrence, label)!.Value, 5);
         }

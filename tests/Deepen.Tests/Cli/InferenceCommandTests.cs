@@ -6,6 +6,7 @@ using Deepen.Modeling;
 using Deepen.Tests.Inference;
 using Deepen.Tokenization;
 using Generator = Deepen.Inference.Generator;
+using Deepen.Models;
 
 namespace Deepen.Tests.Cli;
 
@@ -26,7 +27,7 @@ public sealed class InferenceCommandTests : IClassFixture<InferenceCommandTests.
 
     private string Expected(string prompt, int tokens, int r)
     {
-        using var model = InferenceModel.Load(dir);
+        using var model = DeepenModel.Load(dir);
         using var tok = TextTokenizer.FromDirectory(dir);
         return new Generator(model, tok).Generate([prompt], new GenerationOptions { MaxNewTokens = tokens, Depth = DepthOptions.Fixed(r, StateInit.Zeros) })[0].Text;
     }
@@ -107,7 +108,7 @@ public sealed class InferenceCommandTests : IClassFixture<InferenceCommandTests.
         var r = RunWithInput(["chat", "--model", dir, "--temperature", "0", "--state", "zeros", "--recurrence", "2", "--max-new-tokens", "8"],
             "what is 2 plus 3?\n/reset\nhello\n/exit\n");
         Assert.True(r.ExitCode == 0, r.Stderr);
-        using var model = InferenceModel.Load(dir);
+        using var model = DeepenModel.Load(dir);
         using var tok = TextTokenizer.FromDirectory(dir);
         var format = ChatFormat.For(tok);
         var options = new GenerationOptions { MaxNewTokens = 8, Depth = DepthOptions.Fixed(2, StateInit.Zeros), StopStrings = format.StopStrings };

@@ -4,6 +4,7 @@ using Deepen.Modeling;
 using Deepen.Tests.Training;
 using Deepen.Training;
 using static TorchSharp.torch;
+using Deepen.Models;
 
 namespace Deepen.Tests.Evaluation;
 
@@ -15,12 +16,12 @@ public class LossEvaluationTests
         using var tmp = new TestPaths.TempDir();
         var data = TinyTrainingRun.WriteShards(tmp["data"], trainRows: 8, valRows: 6);
         var val = Path.Combine(data, DataPreparer.ValFile);
-        using var model = TrainableModel.Load(TestPaths.FixtureModel("converted-llama-tiny"));
+        using var model = DeepenModel.Load(TestPaths.FixtureModel("converted-llama-tiny"));
         var points = LossEvaluation.Run(model, [val], [1, 3], batchSize: 3, batches: 0, seed: 5);
         Assert.Equal([1, 3], points.Select(p => p.Recurrence));
 
         // Direct: the same rows in the loader's order, the same seeded noise per batch.
-        var rec = ((RecurrentTrainable)model).Model;
+        var rec = ((RecurrentDeepenModel)model).Model;
         foreach (var p in points)
         {
             using var loader = new TokenShardLoader([val], new TokenShardLoaderOptions { BatchSize = 3, Seed = 5, OnEnd = DataEndAction.Stop, Log = _ => { } });

@@ -4,6 +4,7 @@ using Deepen.Modeling;
 using Deepen.Tests.Inference;
 using static TorchSharp.torch;
 using Generator = Deepen.Inference.Generator;
+using Deepen.Models;
 
 namespace Deepen.Tests.Evaluation;
 

@@ -3,6 +3,7 @@ using Deepen.Inference;
 using Deepen.Modeling;
 using static TorchSharp.torch;
 using Generator = Deepen.Inference.Generator;
+using Deepen.Models;
 
 namespace Deepen.Tests.Inference;
 
@@ -70,7 +71,7 @@ public class AdaptiveDepthTests
         var change = Enumerable.Range(1, MaxR - 1).Select(t => Kl(logps[t - 1], logps[t])).ToArray();
         var (threshold, depth) = MiddleExit(change);
 
-        using var model = InferenceModel.For(recurrent);
+        using var model = DeepenModel.For(recurrent);
         var first = new Generator(model).Generate([Prompt], Adaptive(new ExitCriterion(ExitKind.Kl, threshold)))[0].Tokens[0];
         Assert.Equal(depth, first.Depth);
         int argmax = Array.IndexOf(logps[depth - 1], logps[depth - 1].Max());
@@ -88,7 +89,7 @@ public class AdaptiveDepthTests
         var change = Enumerable.Range(1, MaxR - 1).Select(t => LatentChange(latents[t - 1], latents[t])).ToArray();
         var (threshold, depth) = MiddleExit(change);
 
-        using var model = InferenceModel.For(recurrent);
+        using var model = DeepenModel.For(recurrent);
         var first = new Generator(model).Generate([Prompt], Adaptive(new ExitCriterion(ExitKind.LatentDiff, threshold)))[0].Tokens[0];
         Assert.Equal(depth, first.Depth);
         Assert.Equal(logps[depth - 1].Max(), first.LogProb, 4);
@@ -97,7 +98,7 @@ public class AdaptiveDepthTests
     [Fact]
     public void DepthsStayWithinBoundsAndExtremeThresholdsGiveTheBounds()
     {
-        using var model = InferenceModel.Load(TestPaths.FixtureModel("raven-llama-tiny"));
+        using var model = DeepenModel.Load(TestPaths.FixtureModel("raven-llama-tiny"));
         var generator = new Generator(model);
         var never = generator.Generate([Prompt], Adaptive(new ExitCriterion(ExitKind.Kl, 1e-30), 16))[0];
         var fixedMax = generator.Generate([Prompt], new GenerationOptions
@@ -117,7 +118,7 @@ public class AdaptiveDepthTests
     [Fact]
     public void BatchedRowsExitIndependentlyAndMatchTheirUnbatchedRuns()
     {
-        using var model = InferenceModel.Load(TestPaths.FixtureModel("raven-llama-tiny"));
+        using var model = DeepenModel.Load(TestPaths.FixtureModel("raven-llama-tiny"));
         var generator = new Generator(model);
         IReadOnlyList<int>[] prompts = [Prompt, [1, 70, 3], [1, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22]];
         var options = Adaptive(new ExitCriterion(ExitKind.Kl, ThresholdForBatch), 12);

@@ -1,5 +1,6 @@
 using Deepen.Inference;
 using Generator = Deepen.Inference.Generator;
+using Deepen.Models;
 
 namespace Deepen.Tests.Inference;
 
@@ -59,7 +60,7 @@ public class ContinuousBatchTests
 
     private static void AssertEqualToAlone(string fixture, Func<int, GenerationOptions, GenerationOptions> vary, Func<Request, Request>? edit = null)
     {
-        using var model = InferenceModel.Load(TestPaths.FixtureModel(fixture));
+        using var model = DeepenModel.Load(TestPaths.FixtureModel(fixture));
         var generator = new Generator(model);
         var requests = Requests(vary).Select(r => edit?.Invoke(r) ?? r).ToList();
         var (batched, most) = RunBatched(generator, requests);
@@ -118,7 +119,7 @@ public class ContinuousBatchTests
     [Fact]
     public void DifferentBatchSettingsDoNotJoinAndNothingOutlivesTheBatch()
     {
-        using var model = InferenceModel.Load(TestPaths.FixtureModel("raven-llama-tiny"));
+        using var model = DeepenModel.Load(TestPaths.FixtureModel("raven-llama-tiny"));
         var generator = new Generator(model);
         var fixedDepth = new GenerationOptions { MaxNewTokens = 8, StopAtEos = false, Seed = 1, Depth = DepthOptions.Fixed(3) };
         var adaptive = fixedDepth with { Depth = DepthOptions.Adaptive(new ExitCriterion(ExitKind.Kl, 1e-3), 4) };

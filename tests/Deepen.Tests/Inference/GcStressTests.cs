@@ -3,6 +3,7 @@ using Deepen.Inference;
 using Deepen.Modeling;
 using Deepen.Tokenization;
 using Xunit.Abstractions;
+using Deepen.Models;
 
 namespace Deepen.Tests.Inference;
 
@@ -26,7 +27,7 @@ public sealed class GcStressTests(ITestOutputHelper output)
     public void GenerationUnderForcedCollectionsNeverFailsAndNeverChangesItsTokens()
     {
         using var files = new TinyTextModel(context: 128);
-        using var model = InferenceModel.Load(files.Dir);
+        using var model = DeepenModel.Load(files.Dir);
         using var tok = TextTokenizer.FromDirectory(files.Dir);
         var generator = new Generator(model, tok);
         string[] prompts = ["the quick brown", "Q: what is 3 plus", "dog number 7 jumps"];

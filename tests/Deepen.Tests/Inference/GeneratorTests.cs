@@ -4,6 +4,7 @@ using Deepen.Modeling;
 using Deepen.Tokenization;
 using static TorchSharp.torch;
 using Generator = Deepen.Inference.Generator;
+using Deepen.Models;
 
 namespace Deepen.Tests.Inference;
 
@@ -17,9 +18,9 @@ public class GeneratorTests : IClassFixture<GeneratorTests.Model>
     public sealed class Model : IDisposable
     {
         public TinyTextModel Files { get; } = new(context: 64);
-        public InferenceModel Net { get; }
+        public DeepenModel Net { get; }
         public TextTokenizer Tokenizer { get; }
-        public Model() { Net = InferenceModel.Load(Files.Dir); Tokenizer = TextTokenizer.FromDirectory(Files.Dir); }
+        public Model() { Net = DeepenModel.Load(Files.Dir); Tokenizer = TextTokenizer.FromDirectory(Files.Dir); }
         public void Dispose() { Net.Dispose(); Tokenizer.Dispose(); Files.Dispose(); }
     }
 

@@ -4,6 +4,7 @@ using Deepen.Modeling;
 using static TorchSharp.torch;
 using Generator = Deepen.Inference.Generator;
 using TorchGenerator = TorchSharp.torch.Generator;
+using Deepen.Models;
 
 namespace Deepen.Tests.Inference;
 
@@ -35,7 +36,7 @@ public class KvCacheTests
     [InlineData("converted-llama3-tiny", 4)]
     public void CachedGreedyGenerationEqualsRecomputingTheWholeSequence(string fixture, int r)
     {
-        using var model = InferenceModel.Load(TestPaths.FixtureModel(fixture));
+        using var model = DeepenModel.Load(TestPaths.FixtureModel(fixture));
         var cached = new Generator(model).Generate([Prompt], Greedy(64, r))[0];
 
         var ids = Prompt.ToList();
@@ -61,7 +62,7 @@ public class KvCacheTests
     public void CachedGenerationWithSeededNoiseEqualsRecomputingWithTheSameNoise(string fixture, int r)
     {
         using var recurrent = RecurrentCheckpoint.Load(TestPaths.FixtureModel(fixture));
-        using var model = InferenceModel.For(recurrent);
+        using var model = DeepenModel.For(recurrent);
         const long seed = 1234;
         var cached = new Generator(model).Generate([Prompt], Greedy(32, r, StateInit.Random, seed))[0];
 
@@ -95,7 +96,7 @@ public class KvCacheTests
     [InlineData("raven-olmo2-tiny", 3)]
     public void BatchedLeftPaddedGenerationEqualsOnePromptAtATime(string fixture, int r)
     {
-        using var model = InferenceModel.Load(TestPaths.FixtureModel(fixture));
+        using var model = DeepenModel.Load(TestPaths.FixtureModel(fixture));
         IReadOnlyList<int>[] prompts = [Prompt, [1, 70, 3], [1, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22], [1]];
         var generator = new Generator(model);
         var batched = generator.Generate(prompts, Greedy(24, r));
@@ -111,7 +112,7 @@ public class KvCacheTests
     [Fact]
     public void UncachedGenerationMatchesCachedGeneration()
     {
-        using var model = InferenceModel.Load(TestPaths.FixtureModel("raven-llama-tiny"));
+        using var model = DeepenModel.Load(TestPaths.FixtureModel("raven-llama-tiny"));
         IReadOnlyList<int>[] prompts = [Prompt, [1, 70, 3]];
         var generator = new Generator(model);
         var cached = generator.Generate(prompts, Greedy(16, 3));
@@ -124,7 +125,7 @@ public class KvCacheTests
     public void MemorySavingModeKeepsFewerEntriesAndIsExactWhenItKeepsEveryIteration()
     {
         using var recurrent = RecurrentCheckpoint.Load(TestPaths.FixtureModel("raven-llama-tiny"));
-        using var model = InferenceModel.For(recurrent);
+        using var model = DeepenModel.For(recurrent);
         var c = recurrent.Config;
         int r = 6;
         using (var full = model.NewCache(1, null, 16, DepthOptions.Fixed(r)))

@@ -1,6 +1,7 @@
 using Deepen.Inference;
 using Deepen.Server;
 using Generator = Deepen.Inference.Generator;
+using Deepen.Models;
 
 namespace Deepen.Tests.Server;
 
@@ -14,7 +15,7 @@ public sealed class BatchSchedulerTests
     [Fact]
     public async Task MixedSettingsAllGetTheirOneAtATimeAnswersAndBadInputFailsAlone()
     {
-        using var model = InferenceModel.Load(TestPaths.FixtureModel("raven-llama-tiny"));
+        using var model = DeepenModel.Load(TestPaths.FixtureModel("raven-llama-tiny"));
         var generator = new Generator(model);
         GenerationOptions Fixed(int i) => new() { MaxNewTokens = 5 + i % 9, StopAtEos = false, Seed = i, Depth = DepthOptions.Fixed(1 + i % 4) };
         var options = Enumerable.Range(0, 14).Select(i => i switch
@@ -53,7 +54,7 @@ public sealed class BatchSchedulerTests
     [Fact]
     public async Task ARequestCancelledWhileWaitingNeverRunsAndAFullQueueRefuses()
     {
-        using var model = InferenceModel.Load(TestPaths.FixtureModel("raven-llama-tiny"));
+        using var model = DeepenModel.Load(TestPaths.FixtureModel("raven-llama-tiny"));
         var generator = new Generator(model);
         var slow = new GenerationOptions { MaxNewTokens = 200, StopAtEos = false, Seed = 1, Depth = DepthOptions.Fixed(8), UseCache = false };
         using var scheduler = new BatchScheduler(generator, capacity: 2, maxBatch: 4);

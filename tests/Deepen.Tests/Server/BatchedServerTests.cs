@@ -5,6 +5,7 @@ using Deepen.Inference;
 using Deepen.Server;
 using Deepen.Tests.Inference;
 using Deepen.Tokenization;
+using Deepen.Models;
 
 namespace Deepen.Tests.Server;
 
@@ -55,7 +56,7 @@ public sealed class BatchedServerTests
 
     private static async Task<(JsonNode[] Answers, (long Steps, long Rows) Decoded)> Serve(TinyTextModel files, int maxBatch, bool together)
     {
-        using var model = InferenceModel.Load(files.Dir);
+        using var model = DeepenModel.Load(files.Dir);
         using var tokenizer = TextTokenizer.FromDirectory(files.Dir);
         await using var server = new OpenAiServer(model, tokenizer, new ServerOptions { Port = 0, MaxBatch = maxBatch, Depth = DepthOptions.Fixed(3) });
         server.Start();

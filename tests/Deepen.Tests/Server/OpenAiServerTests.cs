@@ -8,6 +8,7 @@ using Deepen.Modeling;
 using Deepen.Tests.Inference;
 using Deepen.Tokenization;
 using Generator = Deepen.Inference.Generator;
+using Deepen.Models;
 
 namespace Deepen.Tests.Server;
 
@@ -21,7 +22,7 @@ public sealed class OpenAiServerTests : IClassFixture<OpenAiServerTests.Running>
     public sealed class Running : IAsyncLifetime
     {
         public TinyTextModel Files { get; } = new(context: 128);
-        public InferenceModel Model { get; private set; } = null!;
+        public DeepenModel Model { get; private set; } = null!;
         public TextTokenizer Tokenizer { get; private set; } = null!;
         public OpenAiServer Server { get; private set; } = null!;
         public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(60) };
@@ -29,7 +30,7 @@ public sealed class OpenAiServerTests : IClassFixture<OpenAiServerTests.Running>
 
         public Task InitializeAsync()
         {
-            Model = InferenceModel.Load(Files.Dir);
+            Model = DeepenModel.Load(Files.Dir);
             Tokenizer = TextTokenizer.FromDirectory(Files.Dir);
             Server = new OpenAiServer(Model, Tokenizer, new ServerOptions { Port = 0, Depth = Depth });
             Server.Start();

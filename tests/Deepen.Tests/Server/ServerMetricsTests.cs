@@ -8,6 +8,7 @@ using Deepen.Modeling;
 using Deepen.Server;
 using Deepen.Tests.Inference;
 using Deepen.Tokenization;
+using Deepen.Models;
 
 namespace Deepen.Tests.Server;
 
@@ -23,7 +24,7 @@ public sealed class ServerMetricsTests
     private sealed class Served : IAsyncDisposable
     {
         public TinyTextModel Files { get; } = new(context: 128);
-        public InferenceModel Model { get; }
+        public DeepenModel Model { get; }
         public TextTokenizer Tokenizer { get; }
         public OpenAiServer Server { get; }
         public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(60) };
@@ -31,7 +32,7 @@ public sealed class ServerMetricsTests
 
         public Served(ServerOptions options)
         {
-            Model = InferenceModel.Load(Files.Dir);
+            Model = DeepenModel.Load(Files.Dir);
             Tokenizer = TextTokenizer.FromDirectory(Files.Dir);
             Server = new OpenAiServer(Model, Tokenizer, options with { Port = 0, Depth = Depth }, Log.Enqueue);
             Server.Start();

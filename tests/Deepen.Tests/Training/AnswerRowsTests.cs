@@ -2,6 +2,7 @@ using Deepen.Checkpoints;
 using Deepen.Modeling;
 using Deepen.Training;
 using static TorchSharp.torch;
+using Deepen.Models;
 
 namespace Deepen.Tests.Training;
 
@@ -14,9 +15,9 @@ public class AnswerRowsTests
 {
     private static readonly long[] Ids = [3, 17, 42, 5, 88, 61, 7, 29, 11, 4, 90, 33, 2, 8, 19, 50];
 
-    private static TrainableModel Open(string fixture) => fixture.StartsWith("raven", StringComparison.Ordinal)
-        ? new RecurrentTrainable(RecurrentCheckpoint.Load(TestPaths.FixtureModel(fixture)))
-        : new PlainTrainable(HfModel.Load(TestPaths.FixtureModel(fixture), ScalarType.Float32), HfConfig.ReadJson(TestPaths.FixtureModel(fixture)));
+    private static DeepenModel Open(string fixture) => fixture.StartsWith("raven", StringComparison.Ordinal)
+        ? new RecurrentDeepenModel(RecurrentCheckpoint.Load(TestPaths.FixtureModel(fixture)))
+        : new PlainDeepenModel(HfModel.Load(TestPaths.FixtureModel(fixture), ScalarType.Float32), hfConfig: HfConfig.ReadJson(TestPaths.FixtureModel(fixture)));
 
     [Theory]
     [InlineData("llama-tiny")]

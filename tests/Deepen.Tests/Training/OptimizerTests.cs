@@ -4,6 +4,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using Deepen.Models;
 
 namespace Deepen.Tests.Training;
 
@@ -399,12 +400,12 @@ public class OptimizerTests(ITestOutputHelper output)
     [Fact]
     public void APlainModelGivesMuonItsFusedMatricesAsHfsSeparateOnes()
     {
-        using var model = TrainableModel.Load(TestPaths.FixtureModel("llama3-tiny"));   // 4 heads, 1 KV head, hd 8, FFN 96
+        using var model = DeepenModel.Load(TestPaths.FixtureModel("llama3-tiny"));   // 4 heads, 1 KV head, hd 8, FFN 96
         var (muon, _) = model.ParameterGroups();
         Assert.Equal([32L, 8, 8], muon.Single(p => p.Name == "model.layers.0.attn.Wqkv.weight").RowBlocks);
         Assert.Equal([96L, 96], muon.Single(p => p.Name == "model.layers.3.mlp.fc.weight").RowBlocks);
         Assert.Null(muon.Single(p => p.Name == "model.layers.0.attn.proj.weight").RowBlocks);
-        using var recurrent = TrainableModel.Load(TestPaths.FixtureModel("converted-llama3-tiny"));
+        using var recurrent = DeepenModel.Load(TestPaths.FixtureModel("converted-llama3-tiny"));
         Assert.All(recurrent.ParameterGroups().Muon, p => Assert.Null(p.RowBlocks));   // the authors' code orthogonalises the fused matrices whole
     }
 

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Deepen.Training;
+using Deepen.Models;
 
 namespace Deepen.Tests.Training;
 

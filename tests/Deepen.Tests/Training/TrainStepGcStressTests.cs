@@ -3,6 +3,7 @@ using Deepen.Checkpoints;
 using Deepen.Training;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using Deepen.Models;
 
 namespace Deepen.Tests.Training;
 
@@ -19,7 +20,7 @@ public sealed class TrainStepGcStressTests(ITestOutputHelper output)
 
     private static Dictionary<string, Tensor> Train(Action<int>? onStep = null)
     {
-        using var model = new RecurrentTrainable(RecurrentCheckpoint.Load(TestPaths.FixtureModel("raven-llama-tiny")));
+        using var model = new RecurrentDeepenModel(RecurrentCheckpoint.Load(TestPaths.FixtureModel("raven-llama-tiny")));
         model.Module.train();
         var optimizer = new MuonWithAuxAdam(model.ParameterGroups(), new MuonSettings(Lr: 2e-2), new AdamSettings(Lr: 3e-3));
         var mask = new AnswerLossMask([42], eos: 61, bos: null);

@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Deepen.Checkpoints;
 using Deepen.Training;
+using Deepen.Models;
 
 namespace Deepen.Tests.Training;
 
@@ -86,7 +87,7 @@ public class BaselineTrainingTests
         var steps = rows.Where(r => r["kind"] is null).ToList();
         Assert.All(steps, r => Assert.Equal(1, r["mean_recurrence"]!.GetValue<int>()));
         // FLOPs of a static model: 6 · N_nonemb per token.
-        using var model = TrainableModel.Load(TestPaths.FixtureModel("llama-tiny"));
+        using var model = DeepenModel.Load(TestPaths.FixtureModel("llama-tiny"));
         long nonEmb = model.Module.parameters().Sum(p => p.numel()) - 2L * 96 * 64;
         Assert.Equal(6.0 * nonEmb * steps[0]["tokens"]!.GetValue<long>(), steps[0]["train_flops"]!.GetValue<double>(), 1);
         var vals = rows.Where(r => r["kind"] is not null).ToList();

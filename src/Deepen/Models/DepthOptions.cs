@@ -1,7 +1,7 @@
 using System.Globalization;
 using Deepen.Modeling;
 
-namespace Deepen.Inference;
+namespace Deepen.Models;
 
 /// <summary>What an adaptive exit compares between consecutive iterations.</summary>
 public enum ExitKind

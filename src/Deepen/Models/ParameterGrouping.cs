@@ -1,6 +1,6 @@
 using TorchSharp.Modules;
 
-namespace Deepen.Training;
+namespace Deepen.Models;
 
 /// <summary>Which optimizer updates a parameter.</summary>
 public enum OptimizerGroup { Muon, Adam }

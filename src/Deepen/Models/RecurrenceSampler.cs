@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Deepen.Training;
+namespace Deepen.Models;
 
 /// <summary>
 /// One micro-batch's recurrence: <see cref="NoGrad"/> iterations run without gradient first, then

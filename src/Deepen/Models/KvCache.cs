@@ -2,7 +2,7 @@ using Deepen.Modeling;
 using static TorchSharp.torch;
 using Deepen.Torch;
 
-namespace Deepen.Inference;
+namespace Deepen.Models;
 
 /// <summary>Which part of a model an attention layer belongs to.</summary>
 public enum CacheStage

@@ -1,4 +1,4 @@
-namespace Deepen.Training;
+namespace Deepen.Models;
 
 /// <summary>Layer counts and attention width for the optional attention-score FLOP term.</summary>
 /// <param name="AttentionDim">Query width <c>H · head_dim</c> (2048 for the paper's models).</param>
@@ -74,10 +74,6 @@ public sealed class FlopCounter
             perTokenSum += TrainingFlopsPerToken(meanRecurrenceAt(step));
         return (double)(perTokenSum * tokensPerStep);
     }
-
-    /// <summary>Training FLOPs of the first <paramref name="steps"/> optimizer steps under a curriculum.</summary>
-    public double TrainingFlops(MeanRecurrenceCurriculum curriculum, long steps, long tokensPerStep)
-        => TrainingFlops(curriculum.At, steps, tokensPerStep);
 
     /// <summary>The static baseline, <c>6 · N_nonemb · D</c>.</summary>
     public static double StaticTrainingFlops(long nonEmbeddingParams, double tokens) => 6.0 * nonEmbeddingParams * tokens;
