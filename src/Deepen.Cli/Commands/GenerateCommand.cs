@@ -42,7 +42,7 @@ public static class GenerateCommand
             }
             Console.Out.WriteLine();
             double seconds = watch.Elapsed.TotalSeconds;
-            var depthNote = model.IsRecurrent && depths.Count > 0
+            var depthNote = depths.Count > 0   // a plain model's are all 1
                 ? $"; recurrences per token: mean {depths.Average():F1}, min {depths.Min()}, max {depths.Max()}" : "";
             Console.Error.WriteLine(
                 $"{count} tokens in {seconds:F2} s{DeviceFlag.On(parse, flags.Device, model.Device)} ({(seconds > 0 ? count / seconds : 0):F1} tokens/s, prompt {ids.Length} tokens); "

@@ -64,16 +64,11 @@ public sealed class InferenceFlags
         }
     }
 
-    /// <summary>The depth flags, checked against the model kind.</summary>
+    /// <summary>The depth flags, checked against the model (<see cref="DeepenModel.CheckDepth"/>).</summary>
     public DepthOptions Depth(ParseResult parse, DeepenModel model)
     {
         int? r = parse.GetValue(Recurrence), maxR = parse.GetValue(MaxRecurrence);
         var adaptive = parse.GetValue(Adaptive);
-        if (!model.IsRecurrent)
-        {
-            foreach (var (name, given) in new[] { ("--recurrence", r is not null), ("--adaptive", adaptive is not null), ("--max-recurrence", maxR is not null) })
-                if (given) throw new DeepenException($"{name} applies to recurrent models; {model.Name} is a plain model.");
-        }
         if (adaptive is null && maxR is not null) throw new DeepenException("--max-recurrence goes with --adaptive; use --recurrence for a fixed depth.");
         if (adaptive is not null && r is not null) throw new DeepenException("give either --recurrence (fixed depth) or --adaptive with --max-recurrence, not both.");
         var state = parse.GetValue(State) switch
@@ -85,7 +80,7 @@ public sealed class InferenceFlags
         var depth = adaptive is null
             ? new DepthOptions { Recurrence = r, InitialState = state }
             : DepthOptions.Adaptive(ExitCriterion.Parse(adaptive), maxR ?? 32, state);
-        depth.Validate();
+        model.CheckDepth(depth);
         return depth;
     }
 

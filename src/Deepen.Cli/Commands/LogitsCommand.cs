@@ -3,6 +3,7 @@ using Deepen.Tokenization;
 using Deepen;
 using Deepen.Checkpoints;
 using Deepen.Modeling;
+using Deepen.Models;
 using static TorchSharp.torch;
 
 namespace Deepen.Cli.Commands;
@@ -32,31 +33,19 @@ public static class LogitsCommand
             using var noGrad = no_grad();
             using var scope = NewDisposeScope();
             var input = tensor(tokenIds, dtype: ScalarType.Int64, device: on).unsqueeze(0);      // (1, T)
-            Tensor logits;
-            if (RecurrentCheckpoint.IsRecurrent(dir))
+            var init = parse.GetValue(state) switch
             {
-                using var m = RecurrentCheckpoint.Load(dir, scalar, on);
-                CheckIds(tokenIds, m.Config.Block.VocabSize);
-                int r = parse.GetValue(recurrence) ?? m.Config.MeanRecurrence;
-                if (r < 1) throw new DeepenException($"--recurrence {r}: expected a positive integer.");
-                var init = parse.GetValue(state) switch
-                {
-                    "zeros" => StateInit.Zeros,
-                    "random" => StateInit.Random,
-                    var v => throw new DeepenException($"--state '{v}': expected zeros or random."),
-                };
-                using var gen = parse.GetValue(seed) is { } s ? new Generator((ulong)s) : null;
-                logits = m.forward(input, new RecurrenceOptions(r, State: init, Generator: gen))[0];
-                Console.WriteLine($"recurrent model: r = {r}, state {parse.GetValue(state)}");
-            }
-            else
-            {
-                if (parse.GetValue(recurrence) is not null)
-                    throw new DeepenException($"--recurrence applies to recurrent models; {dir} is a plain model.");
-                using var m = HfModel.Load(dir, scalar, on);
-                CheckIds(tokenIds, m.Config.VocabSize);
-                logits = m.forward(input)[0];                                      // (T, V)
-            }
+                "zeros" => StateInit.Zeros,
+                "random" => StateInit.Random,
+                var v => throw new DeepenException($"--state '{v}': expected zeros or random."),
+            };
+            using var m = DeepenModel.Load(dir, scalar, on);
+            CheckIds(tokenIds, m.VocabSize);
+            var depth = new DepthOptions { Recurrence = parse.GetValue(recurrence), InitialState = init };
+            m.CheckDepth(depth);
+            using var gen = parse.GetValue(seed) is { } s ? new Generator((ulong)s) : null;
+            var logits = m.Forward(input, depth, gen)[0];                              // (T, V)
+            if (m.DescribeDepth(depth) is { Length: > 0 } described) Console.WriteLine($"{m.Kind} model: {described}");
             DeviceFlag.Announce(parse, device, on);
             logits = logits.to_type(ScalarType.Float32);
             var path = parse.GetValue(outFile)!;

@@ -93,6 +93,20 @@ public abstract class DeepenModel : IDisposable
     /// <summary>The recurrence a step runs (fixed) or may run (adaptive): the option, else <see cref="DefaultRecurrence"/>.</summary>
     public int ResolveRecurrence(DepthOptions depth) => IsRecurrent ? depth.Recurrence ?? DefaultRecurrence : 1;
 
+    /// <summary>Checks <paramref name="depth"/> against the model: a recurrence of at least 1, and for a plain model, which
+    /// has no depth to choose, no explicit recurrence or adaptive exit (an error naming the setting).</summary>
+    public void CheckDepth(DepthOptions depth)
+    {
+        depth.Validate();
+        if (IsRecurrent) return;
+        if (depth.Exit is not null) throw DeepenException.BadSetting("adaptive", $"applies to recurrent models; {Name} is a plain model.");
+        if (depth.Recurrence is not null) throw DeepenException.BadSetting("recurrence", $"applies to recurrent models; {Name} is a plain model.");
+    }
+
+    /// <summary>The depth part of a log line about a forward at <paramref name="depth"/>: "r = 4, state random", or nothing for a plain model.</summary>
+    public string DescribeDepth(DepthOptions depth) =>
+        IsRecurrent ? $"r = {ResolveRecurrence(depth)}{(depth.Exit is null ? "" : $" at most, exit {depth.Exit}")}, state {depth.InitialState.ToString().ToLowerInvariant()}" : "";
+
     /// <summary>The model's name at a depth, for tables: "name@r4", or the plain model's name.</summary>
     public string NameAt(DepthOptions depth) => IsRecurrent ? $"{Name}@r{ResolveRecurrence(depth)}" : Name;
 

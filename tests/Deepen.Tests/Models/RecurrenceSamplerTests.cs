@@ -2,7 +2,7 @@ using System.Text.Json;
 using Deepen.Training;
 using Deepen.Models;
 
-namespace Deepen.Tests.Training;
+namespace Deepen.Tests.Models;
 
 /// <summary>The Poisson–log-normal recurrence sampler (method.md §4).</summary>
 public class RecurrenceSamplerTests

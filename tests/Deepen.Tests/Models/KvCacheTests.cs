@@ -6,7 +6,7 @@ using Generator = Deepen.Inference.Generator;
 using TorchGenerator = TorchSharp.torch.Generator;
 using Deepen.Models;
 
-namespace Deepen.Tests.Inference;
+namespace Deepen.Tests.Models;
 
 /// <summary>
 /// The KV cache: greedy generation with the cache equals generation that re-runs the whole sequence through the

@@ -1,7 +1,7 @@
 using Deepen.Training;
 using Deepen.Models;
 
-namespace Deepen.Tests.Training;
+namespace Deepen.Tests.Models;
 
 /// <summary>FLOP accounting and effective parameters against the published numbers (method.md §5.3, §2.6).</summary>
 public class FlopCounterTests
