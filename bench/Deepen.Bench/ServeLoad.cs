@@ -28,7 +28,7 @@ public static class ServeLoad
         set_num_threads(threads);
         using var model = DeepenModel.Load(dir);
         using var tokenizer = TextTokenizer.FromDirectory(dir);
-        Console.WriteLine($"model: {dir} ({(model.IsRecurrent ? "recurrent" : "plain")}), {threads} threads, {perClient} requests per client, greedy, 6–32 new tokens each{(recurrence is "" ? "" : $", recurrence {recurrence}")}");
+        Console.WriteLine($"model: {dir} ({model.Kind}), {threads} threads, {perClient} requests per client, greedy, 6–32 new tokens each{(recurrence is "" ? "" : $", recurrence {recurrence}")}");
         Console.WriteLine();
         Console.WriteLine("| max batch | clients | requests | new tokens | wall s | tokens/s | requests/s | p50 ms | p99 ms | mean decode batch |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");

@@ -42,8 +42,4 @@ public static class NameSuggestion
         }
         return prev[b.Length];
     }
-
-    /// <summary>"; did you mean 'x'?" for the nearest candidate, or "" when none is near.</summary>
-    public static string DidYouMean(string name, IEnumerable<string> candidates) =>
-        Nearest(name, candidates) is { } s ? $"; did you mean '{s}'?" : "";
 }

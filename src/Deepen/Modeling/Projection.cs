@@ -20,9 +20,6 @@ public sealed class Projection : nn.Module<Tensor, Tensor>
         register_parameter(nameof(weight), weight);
     }
 
-    public long InFeatures => weight.shape[1];
-    public long OutFeatures => weight.shape[0];
-
     public override Tensor forward(Tensor x)   // (..., in) → (..., out)
     {
         if (MixedPrecision.MatmulDType is { } md && md != x.dtype)

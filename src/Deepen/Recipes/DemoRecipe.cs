@@ -40,8 +40,6 @@ public sealed record DemoEval(string Label, IReadOnlyList<int> Ops, IReadOnlyDic
         var idx = Enumerable.Range(0, Ops.Count).Where(i => ops.Contains(Ops[i])).ToList();
         return idx.Count == 0 ? double.NaN : idx.Count(i => Correct[r][i]) / (double)idx.Count;
     }
-
-    public int CountOf(int ops) => Ops.Count(o => o == ops);
 }
 
 /// <summary>A training run's curves: (cumulative FLOPs, training loss) per step and (FLOPs, held-out loss) per validation.</summary>

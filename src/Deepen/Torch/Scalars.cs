@@ -26,9 +26,6 @@ public static class Scalars
     /// <summary><c>a + b</c>.</summary>
     public static Tensor Plus(this Tensor a, Tensor b) => a.add(b, One);
 
-    /// <summary><c>a += b</c> in place.</summary>
-    public static Tensor PlusInPlace(this Tensor a, Tensor b) => a.add_(b, One);
-
     /// <summary><c>a + alpha · b</c> in place.</summary>
     public static Tensor PlusScaledInPlace(this Tensor a, Tensor b, double alpha)
     {
