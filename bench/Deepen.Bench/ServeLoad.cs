@@ -13,7 +13,9 @@ namespace Deepen.Bench;
 /// Serving throughput of <c>deepen serve</c> (in process, over HTTP on loopback): C concurrent clients, each sending
 /// greedy completions of 6–32 new tokens (drawn with a fixed seed) back to back, against the continuous-batching
 /// server (<c>--max-batch 16</c>) and the one-at-a-time server (<c>--max-batch 1</c>). Prints served tokens/s,
-/// requests/s, p50/p99 latency and the mean decode batch.
+/// requests/s, p50/p99 latency and the mean decode batch. With <c>--repeats N</c> every configuration runs N times in
+/// turn (1 client, 4, 16, then again) and the row is the run with the median tokens/s: on a shared machine one run's
+/// throughput can move by a third.
 /// </summary>
 public static class ServeLoad
 {
@@ -25,26 +27,38 @@ public static class ServeLoad
         var clientCounts = Measure.Arg(args, "--clients", "1,4,16").Split(',').Select(int.Parse).ToArray();
         var batches = Measure.Arg(args, "--max-batch", "1,16").Split(',').Select(int.Parse).ToArray();
         string? recurrence = Measure.Arg(args, "--recurrence", "");
+        int repeats = int.Parse(Measure.Arg(args, "--repeats", "1"));
         set_num_threads(threads);
         using var model = DeepenModel.Load(dir);
         using var tokenizer = TextTokenizer.FromDirectory(dir);
-        Console.WriteLine($"model: {dir} ({model.Kind}), {threads} threads, {perClient} requests per client, greedy, 6–32 new tokens each{(recurrence is "" ? "" : $", recurrence {recurrence}")}");
+        Console.WriteLine($"model: {dir} ({model.Kind}), {threads} threads, {perClient} requests per client, greedy, 6–32 new tokens each{(recurrence is "" ? "" : $", recurrence {recurrence}")}" +
+                          (repeats > 1 ? $", median of {repeats} runs" : ""));
         Console.WriteLine();
         Console.WriteLine("| max batch | clients | requests | new tokens | wall s | tokens/s | requests/s | p50 ms | p99 ms | mean decode batch |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         // Warm-up: JIT tiering and libtorch's first allocations would otherwise slow whichever configuration runs first.
         Measure1(model, tokenizer, batches.Max(), 4, 6, recurrence);
-        var baseline = new Dictionary<int, double>();
-        foreach (int maxBatch in batches)
-            foreach (int clients in clientCounts)
-            {
-                var r = Measure1(model, tokenizer, maxBatch, clients, perClient, recurrence);
-                if (clients == 1) baseline[maxBatch] = r.TokensPerSecond;
-                Console.WriteLine($"| {maxBatch} | {clients} | {r.Requests} | {r.Tokens} | {r.Wall:F2} | {r.TokensPerSecond:F0} | {r.Requests / r.Wall:F1} | {r.P50:F0} | {r.P99:F0} | {r.MeanBatch:F2} |");
-            }
+        var configs = batches.SelectMany(b => clientCounts.Select(c => (MaxBatch: b, Clients: c))).ToList();
+        var runs = configs.Select(_ => new List<Result>()).ToList();
+        for (int repeat = 0; repeat < repeats; repeat++)
+            for (int i = 0; i < configs.Count; i++)
+                runs[i].Add(Measure1(model, tokenizer, configs[i].MaxBatch, configs[i].Clients, perClient, recurrence));
+        var median = runs.Select(all => all.OrderBy(x => x.TokensPerSecond).ElementAt(all.Count / 2)).ToList();
+        for (int i = 0; i < configs.Count; i++)
+        {
+            var ((maxBatch, clients), r) = (configs[i], median[i]);
+            Console.WriteLine($"| {maxBatch} | {clients} | {r.Requests} | {r.Tokens} | {r.Wall:F2} | {r.TokensPerSecond:F0} | {r.Requests / r.Wall:F1} | {r.P50:F0} | {r.P99:F0} | {r.MeanBatch:F2} |");
+        }
         Console.WriteLine();
-        foreach (var (maxBatch, one) in baseline)
-            Console.WriteLine($"max batch {maxBatch}: 1 client {one:F0} tokens/s");
+        foreach (int maxBatch in batches)
+        {
+            var mine = Enumerable.Range(0, configs.Count).Where(i => configs[i].MaxBatch == maxBatch).ToList();
+            if (mine.FirstOrDefault(i => configs[i].Clients == 1, -1) is not (>= 0 and var one)) continue;
+            var ratios = mine.Where(i => i != one).Select(i => $"{configs[i].Clients} clients {median[i].TokensPerSecond / median[one].TokensPerSecond:F2}×");
+            Console.WriteLine($"max batch {maxBatch}: 1 client {median[one].TokensPerSecond:F0} tokens/s; {string.Join(", ", ratios)}");
+            if (repeats > 1)
+                Console.WriteLine("  every run (tokens/s): " + string.Join("; ", mine.Select(i => $"{configs[i].Clients} clients {string.Join(" / ", runs[i].Select(x => x.TokensPerSecond.ToString("F0")))}")));
+        }
         return 0;
     }
 

@@ -25,6 +25,15 @@ public static class AttentionKernel
     public static Tensor Attend(Tensor q, Tensor k, Tensor v, bool causal, Tensor? mask = null)
     {
         long groups = q.shape[1] / k.shape[1];
+        if (groups > 1 && q.shape[2] == 1 && !causal)
+        {
+            // One query per head (a decode step): the G query heads that share a KV head attend as that head's G
+            // queries, so the cached keys and values are read in place instead of copied G times at every step (a
+            // cost that grew with the cache). Each query's dot products, softmax and sum are those of the copy.
+            var grouped = q.reshape(q.shape[0], k.shape[1], groups, q.shape[3]);                 // (B, Hkv, G, hd): head i = KV head i / G
+            var yg = nn.functional.scaled_dot_product_attention(grouped, k, v, mask, 0.0, false); // mask (B, 1, 1, Tk) broadcasts over G
+            return yg.reshape(q.shape[0], 1, q.shape[1] * q.shape[3]);                          // (B, 1, H·hd), heads in order
+        }
         if (groups > 1)
         {
             k = k.repeat_interleave(groups, dim: 1);                // (B, H, Tk, hd)
