@@ -93,6 +93,63 @@ public static class HfLayout
         }
     }
 
+    /// <summary>
+    /// Per-parameter state (an optimizer's moments, named <c>prefix.parameter</c>, e.g. <c>muon.momentum.model.layers.0.attn.Wqkv.weight</c>)
+    /// under HF's keys, as the weights are written: a fused parameter's entry becomes row views of it, one per HF tensor
+    /// (<c>muon.momentum.model.layers.0.self_attn.q_proj.weight</c>, ...). Entries that name no parameter pass unchanged.
+    /// </summary>
+    public static IEnumerable<KeyValuePair<string, Tensor>> StateToHf(IEnumerable<KeyValuePair<string, Tensor>> state, LlamaModel model)
+    {
+        var shapes = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.shape, StringComparer.Ordinal);
+        foreach (var (key, t) in state)
+        {
+            if (SplitStateKey(key, shapes.ContainsKey) is not var (prefix, name) || t.dim() == 0 || t.shape[0] != shapes[name][0])
+            {
+                yield return new(key, t);
+                continue;
+            }
+            long row = 0;
+            foreach (var part in PartsOf(name, shapes[name], model.Config))
+            {
+                yield return new(prefix + part.Key, part.Rows == t.shape[0] ? t : t.narrow(0, row, part.Rows));
+                row += part.Rows;
+            }
+        }
+    }
+
+    /// <summary>The inverse of <see cref="StateToHf"/>: entries under HF's keys gathered into the parameters' (a fused
+    /// parameter's rows concatenated in order). A parameter whose HF entries are not all present is left out, so the
+    /// optimizer names what is missing.</summary>
+    public static Dictionary<string, Tensor> StateFromHf(IReadOnlyDictionary<string, Tensor> state, LlamaModel model)
+    {
+        var owner = new Dictionary<string, (string Name, int Index, int Count)>(StringComparer.Ordinal);
+        foreach (var (name, p) in model.named_parameters())
+        {
+            var parts = PartsOf(name, p.shape, model.Config);
+            for (int i = 0; i < parts.Count; i++) owner[parts[i].Key] = (name, i, parts.Count);
+        }
+        var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        var pieces = new Dictionary<string, Tensor?[]>(StringComparer.Ordinal);
+        foreach (var (key, t) in state)
+        {
+            if (SplitStateKey(key, owner.ContainsKey) is not var (prefix, hfKey)) { result[key] = t; continue; }
+            var (name, index, count) = owner[hfKey];
+            if (!pieces.TryGetValue(prefix + name, out var slots)) pieces[prefix + name] = slots = new Tensor?[count];
+            slots[index] = t;
+        }
+        foreach (var (key, slots) in pieces)
+            if (slots.All(s => s is not null)) result[key] = slots.Length == 1 ? slots[0]! : cat(slots.Select(s => s!).ToList(), 0);
+        return result;
+    }
+
+    /// <summary>(prefix ending in '.', name) for the first split of <paramref name="key"/> whose rest is a known name.</summary>
+    private static (string Prefix, string Name)? SplitStateKey(string key, Func<string, bool> known)
+    {
+        for (int i = key.IndexOf('.'); i >= 0; i = key.IndexOf('.', i + 1))
+            if (known(key[(i + 1)..])) return (key[..(i + 1)], key[(i + 1)..]);
+        return null;
+    }
+
     private static Tensor Read(TensorStore store, string key, long[] shape, ScalarType dtype, string parameter)
     {
         if (!store.Contains(key))

@@ -160,6 +160,13 @@ public abstract class DeepenModel : IDisposable
     public virtual (IReadOnlyList<NamedParameter> Muon, IReadOnlyList<NamedParameter> Adam) ParameterGroups() =>
         ParameterGrouping.Split(NamedParameters());
 
+    /// <summary>Per-parameter training state (an optimizer's, named <c>prefix.parameter</c>) named as the model's checkpoint
+    /// names its weights: unchanged for a recurrent model, under HF's keys for a plain one (<see cref="HfLayout.StateToHf"/>).</summary>
+    public virtual IEnumerable<KeyValuePair<string, Tensor>> StateToCheckpoint(IEnumerable<KeyValuePair<string, Tensor>> state) => state;
+
+    /// <summary>The inverse of <see cref="StateToCheckpoint"/>, for a state read from a checkpoint.</summary>
+    public virtual IReadOnlyDictionary<string, Tensor> StateFromCheckpoint(IReadOnlyDictionary<string, Tensor> state) => state;
+
     /// <summary>Writes the model's files (config and weights) into an existing directory.</summary>
     public abstract void WriteInto(string dir, ScalarType dtype);
 

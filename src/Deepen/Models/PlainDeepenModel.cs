@@ -57,6 +57,12 @@ public sealed class PlainDeepenModel(LlamaModel model, string name = "model", Js
     public override (IReadOnlyList<NamedParameter> Muon, IReadOnlyList<NamedParameter> Adam) ParameterGroups() =>
         ParameterGrouping.Split(NamedParameters(), (name, p) => HfLayout.RowBlocks(name, p.shape, Model.Config));
 
+    public override IEnumerable<KeyValuePair<string, Tensor>> StateToCheckpoint(IEnumerable<KeyValuePair<string, Tensor>> state) =>
+        HfLayout.StateToHf(state, Model);
+
+    public override IReadOnlyDictionary<string, Tensor> StateFromCheckpoint(IReadOnlyDictionary<string, Tensor> state) =>
+        HfLayout.StateFromHf(state, Model);
+
     public override void WriteInto(string dir, ScalarType dtype)
     {
         var config = (JsonObject)(hfConfig ?? ModelFactory.HfConfigJson(Model.Config)).DeepClone();

@@ -26,7 +26,7 @@ public sealed class CheckpointManager(string runDir, int keep)
         {
             model.WriteInto(tmp, ScalarType.Float32);   // master weights, bit-exact
             if (companionDir is not null) RecurrentCheckpoint.CopyCompanions(companionDir, tmp);
-            OptimizerStateDict.Save(optimizer, Path.Combine(tmp, OptimizerFile));
+            OptimizerStateDict.Save(optimizer, Path.Combine(tmp, OptimizerFile), model.StateToCheckpoint);   // named as the weights are
             state.Save(tmp);
             File.WriteAllText(Path.Combine(tmp, DoneFile), $"step {step}\n");
         });

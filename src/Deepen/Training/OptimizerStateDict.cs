@@ -28,21 +28,26 @@ public sealed class OptimizerStateDict : IReadOnlyDictionary<string, Tensor>, ID
         _order.Clear();
     }
 
-    /// <summary>Writes the state of <paramref name="optimizer"/> to a safetensors file (temporary file, then rename).</summary>
-    public static void Save(ITrainingOptimizer optimizer, string path)
+    /// <summary>Writes the state of <paramref name="optimizer"/> to a safetensors file (temporary file, then rename), its
+    /// entries named by <paramref name="toFile"/> (e.g. <c>DeepenModel.StateToCheckpoint</c>; default: as they are).</summary>
+    public static void Save(ITrainingOptimizer optimizer, string path,
+        Func<IEnumerable<KeyValuePair<string, Tensor>>, IEnumerable<KeyValuePair<string, Tensor>>>? toFile = null)
     {
         using var state = optimizer.StateDict();
-        SafetensorsWriter.Write(path, state, metadata: new Dictionary<string, string> { ["format"] = "pt", ["content"] = "optimizer-state" });
+        SafetensorsWriter.Write(path, toFile is null ? state : toFile(state).ToList(), metadata: new Dictionary<string, string> { ["format"] = "pt", ["content"] = "optimizer-state" });
     }
 
-    /// <summary>Loads a safetensors file written by <see cref="Save"/> into <paramref name="optimizer"/>.</summary>
-    public static void Load(ITrainingOptimizer optimizer, string path)
+    /// <summary>Loads a safetensors file written by <see cref="Save"/> into <paramref name="optimizer"/>, its entries
+    /// renamed by <paramref name="fromFile"/> (the inverse of <see cref="Save"/>'s; default: as they are).</summary>
+    public static void Load(ITrainingOptimizer optimizer, string path,
+        Func<IReadOnlyDictionary<string, Tensor>, IReadOnlyDictionary<string, Tensor>>? fromFile = null)
     {
         if (!File.Exists(path)) throw new DeepenException($"{path}: optimizer state file not found.");
         using var file = SafetensorsFile.Open(path);
+        using var scope = NewDisposeScope();   // the renamed entries (a fused parameter's rows concatenated) are temporaries
         using var state = new OptimizerStateDict();
         foreach (var name in file.Entries.Keys) state.Add(name, file.Read(name));
-        try { optimizer.LoadStateDict(state); }
+        try { optimizer.LoadStateDict(fromFile is null ? state : fromFile(state)); }
         catch (DeepenException e) { throw new DeepenException($"{path}: {e.Message}", e); }
     }
 

@@ -130,7 +130,7 @@ public sealed class Trainer : IDisposable
         if (resumeDir is not null)
         {
             state = TrainerState.Load(resumeDir);
-            OptimizerStateDict.Load(optimizer, Path.Combine(resumeDir, CheckpointManager.OptimizerFile));
+            OptimizerStateDict.Load(optimizer, Path.Combine(resumeDir, CheckpointManager.OptimizerFile), model.StateFromCheckpoint);
             loader.Restore(state.Data);
             if (stream is not null) RestoreStream(stream, state, o, resumeDir);
             if (state.WorldSize != o.WorldSize)

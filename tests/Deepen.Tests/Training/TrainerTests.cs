@@ -94,4 +94,31 @@ public class BaselineTrainingTests
         Assert.True(vals[^1]["val_loss"]!.GetValue<double>() < vals[0]["val_loss"]!.GetValue<double>());
         using var final = Deepen.Checkpoints.HfModel.Load(result.FinalDir);   // saved in HF layout
     }
+
+    [Fact]
+    public void APlainModelResumesExactlyAndItsOptimizerStateIsNamedAsItsWeights()
+    {
+        // The plain model's fused Wqkv/fc are saved as HF's q/k/v and gate/up, weights and optimizer moments alike, so
+        // a checkpoint's optimizer file lines up with its weights (and with files written before the layers were fused).
+        using var tmp = new TestPaths.TempDir();
+        var data = TinyTrainingRun.WriteShards(tmp["data"]);
+        TrainConfig Plain(string run) => TinyTrainingRun.Config(data, run, 8) with { Model = TestPaths.FixtureModel("llama3-tiny"), Curriculum = CurriculumShape.None };
+        Trainer.Run(Plain(tmp["straight"]), new TrainRunOptions { Log = _ => { } });
+        using var cts = new CancellationTokenSource();
+        var split = Plain(tmp["split"]) with { SaveEvery = 4 };
+        var first = Trainer.Run(split, new TrainRunOptions { Log = line => { if (line.StartsWith("step 4/")) cts.Cancel(); }, Cancel = cts.Token });
+        Assert.Equal(4, first.StepsDone);
+        var checkpoint = new CheckpointManager(tmp["split"], 1).Complete().Single();
+        using (var optimizer = Deepen.Checkpoints.SafetensorsFile.Open(Path.Combine(checkpoint, CheckpointManager.OptimizerFile)))
+        {
+            Assert.Contains("muon.momentum.model.layers.0.self_attn.k_proj.weight", optimizer.Entries.Keys);   // 1 KV head: its own block
+            Assert.Contains("adam.m.model.layers.0.input_layernorm.weight", optimizer.Entries.Keys);
+            Assert.DoesNotContain(optimizer.Entries.Keys, k => k.Contains("Wqkv") || k.Contains(".fc.") || k.Contains("norm_1"));
+            using var weights = TensorStore.Open(checkpoint);
+            foreach (var key in optimizer.Entries.Keys.Where(k => k.StartsWith("muon.momentum.")))
+                Assert.Equal(weights.Entry(key["muon.momentum.".Length..]).Shape, optimizer.Entries[key].Shape);
+        }
+        Trainer.Run(split, new TrainRunOptions { Log = _ => { }, Resume = "auto" });
+        TrainerTests.AssertSameTrajectory(tmp["straight"], tmp["split"], 5, 8);
+    }
 }
