@@ -34,6 +34,7 @@ public sealed class OptimizerStateDict : IReadOnlyDictionary<string, Tensor>, ID
         Func<IEnumerable<KeyValuePair<string, Tensor>>, IEnumerable<KeyValuePair<string, Tensor>>>? toFile = null)
     {
         using var state = optimizer.StateDict();
+        using var scope = NewDisposeScope();   // frees the views a renaming makes
         SafetensorsWriter.Write(path, toFile is null ? state : toFile(state).ToList(), metadata: new Dictionary<string, string> { ["format"] = "pt", ["content"] = "optimizer-state" });
     }
 
