@@ -45,7 +45,7 @@ public static class LogitsCommand
             m.CheckDepth(depth);
             using var gen = parse.GetValue(seed) is { } s ? new Generator((ulong)s) : null;
             var logits = m.Forward(input, depth, gen)[0];                              // (T, V)
-            if (m.DescribeDepth(depth) is { Length: > 0 } described) Console.WriteLine($"{m.Kind} model: {described}");
+            if (m.DescribeForward(depth) is { Length: > 0 } described) Console.WriteLine($"{m.Kind} model: {described}");
             DeviceFlag.Announce(parse, device, on);
             logits = logits.to_type(ScalarType.Float32);
             var path = parse.GetValue(outFile)!;

@@ -1,3 +1,5 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Deepen.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -67,31 +69,37 @@ public static class HfLayout
     }
 
     /// <summary>Copies every parameter of <paramref name="model"/> from an HF store; a missing or misshapen tensor is an error naming its key.</summary>
-    public static void Load(LlamaModel model, TensorStore store)
+    public static void Load(LlamaModel model, TensorStore store) =>
+        WeightLoader.Load(model, store, (name, shape) => PartsOf(name, shape, model.Config));
+
+    /// <summary>The model's tensors under their HF keys (a fused parameter as row views of itself, in HF order).</summary>
+    public static IEnumerable<KeyValuePair<string, Tensor>> Tensors(LlamaModel model) =>
+        model.named_parameters().SelectMany(p => Split(p.parameter, PartsOf(p.name, p.parameter.shape, model.Config)));
+
+    /// <summary>Writes <paramref name="model"/> into <paramref name="dir"/> as an HF directory: <paramref name="config"/> as
+    /// config.json and the weights under HF's keys, converted to <paramref name="dtype"/> when given.</summary>
+    public static void Write(string dir, LlamaModel model, JsonObject config, ScalarType? dtype = null)
     {
-        using var noGrad = no_grad();
-        foreach (var (name, param) in model.named_parameters())
+        File.WriteAllText(Path.Combine(dir, HfConfig.FileName), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        using var scope = NewDisposeScope();   // frees the row views of the fused parameters
+        SafetensorsWriter.Write(Path.Combine(dir, TensorStore.SingleFile), Tensors(model), dtype,
+            new Dictionary<string, string> { ["format"] = "pt" });
+    }
+
+    /// <summary>One tensor per part, <paramref name="t"/>'s rows in order: <paramref name="t"/> itself for a single part,
+    /// else row views of it, each under <paramref name="prefix"/> + the part's key.</summary>
+    private static IEnumerable<KeyValuePair<string, Tensor>> Split(Tensor t, IReadOnlyList<HfPart> parts, string prefix = "")
+    {
+        long row = 0;
+        foreach (var part in parts)
         {
-            using var scope = NewDisposeScope();
-            var pieces = PartsOf(name, param.shape, model.Config)
-                .Select(p => Read(store, p.Key, [p.Rows, .. param.shape.Skip(1)], param.dtype, name)).ToList();
-            param.copy_((pieces.Count == 1 ? pieces[0] : cat(pieces, 0)).to(param.device));
+            yield return new(prefix + part.Key, parts.Count == 1 ? t : t.narrow(0, row, part.Rows));
+            row += part.Rows;
         }
     }
 
-    /// <summary>The model's tensors under their HF keys (a fused parameter as row views of itself, in HF order).</summary>
-    public static IEnumerable<KeyValuePair<string, Tensor>> Tensors(LlamaModel model)
-    {
-        foreach (var (name, param) in model.named_parameters())
-        {
-            long row = 0;
-            foreach (var part in PartsOf(name, param.shape, model.Config))
-            {
-                yield return new(part.Key, part.Rows == param.shape[0] ? param : param.narrow(0, row, part.Rows));
-                row += part.Rows;
-            }
-        }
-    }
+    /// <summary>The parts' tensors as one, their rows concatenated in order (the inverse of a split).</summary>
+    public static Tensor Joined(IReadOnlyList<Tensor> parts) => parts.Count == 1 ? parts[0] : cat(parts.ToList(), 0);
 
     /// <summary>
     /// Per-parameter state (an optimizer's moments, named <c>prefix.parameter</c>, e.g. <c>muon.momentum.model.layers.0.attn.Wqkv.weight</c>)
@@ -108,12 +116,7 @@ public static class HfLayout
                 yield return new(key, t);
                 continue;
             }
-            long row = 0;
-            foreach (var part in PartsOf(name, shapes[name], model.Config))
-            {
-                yield return new(prefix + part.Key, part.Rows == t.shape[0] ? t : t.narrow(0, row, part.Rows));
-                row += part.Rows;
-            }
+            foreach (var entry in Split(t, PartsOf(name, shapes[name], model.Config), prefix)) yield return entry;
         }
     }
 
@@ -138,7 +141,7 @@ public static class HfLayout
             slots[index] = t;
         }
         foreach (var (key, slots) in pieces)
-            if (slots.All(s => s is not null)) result[key] = slots.Length == 1 ? slots[0]! : cat(slots.Select(s => s!).ToList(), 0);
+            if (slots.All(s => s is not null)) result[key] = Joined(slots.Select(s => s!).ToList());
         return result;
     }
 
@@ -148,12 +151,5 @@ public static class HfLayout
         for (int i = key.IndexOf('.'); i >= 0; i = key.IndexOf('.', i + 1))
             if (known(key[(i + 1)..])) return (key[..(i + 1)], key[(i + 1)..]);
         return null;
-    }
-
-    private static Tensor Read(TensorStore store, string key, long[] shape, ScalarType dtype, string parameter)
-    {
-        if (!store.Contains(key))
-            throw new DeepenException($"{store.Directory}: tensor '{key}' is missing from the checkpoint (needed for parameter '{parameter}').");
-        return store.Read(key, shape, dtype);
     }
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Deepen.Modeling;
 using Deepen.Tokenization;
@@ -54,11 +53,7 @@ public static class ModelFactory
         {
             using var model = new LlamaModel(config, ScalarType.Float32);
             ModelInit.Normal(model, std, seed);
-            File.WriteAllText(Path.Combine(tmp, HfConfig.FileName), HfConfigJson(config).ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-            using var scope = NewDisposeScope();   // frees the row views of the fused parameters
-            SafetensorsWriter.Write(Path.Combine(tmp, TensorStore.SingleFile),
-                HfLayout.Tensors(model),
-                metadata: new Dictionary<string, string> { ["format"] = "pt" });
+            HfLayout.Write(tmp, model, HfConfigJson(config));
             RecurrentCheckpoint.CopyCompanions(tokenizerDir, tmp);
         });
         return config;

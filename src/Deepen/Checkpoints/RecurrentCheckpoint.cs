@@ -45,12 +45,18 @@ public static class RecurrentCheckpoint
     {
         AtomicDirectory.Write(dir, overwrite, tmp =>
         {
-            WriteConfig(tmp, model.Config, dtype);
-            SafetensorsWriter.Write(Path.Combine(tmp, TensorStore.SingleFile),
-                model.named_parameters().Select(p => new KeyValuePair<string, Tensor>(p.name, p.parameter)),
-                dtype, new Dictionary<string, string> { ["format"] = "pt" });
+            WriteInto(tmp, model, dtype);
             if (companionSourceDir is not null) CopyCompanions(companionSourceDir, tmp);
         });
+    }
+
+    /// <summary>Writes the model's config.json and weights (in <paramref name="dtype"/>) into the existing directory <paramref name="dir"/>.</summary>
+    public static void WriteInto(string dir, RecurrentModel model, ScalarType dtype)
+    {
+        WriteConfig(dir, model.Config, dtype);
+        SafetensorsWriter.Write(Path.Combine(dir, TensorStore.SingleFile),
+            model.named_parameters().Select(p => new KeyValuePair<string, Tensor>(p.name, p.parameter)),
+            dtype, new Dictionary<string, string> { ["format"] = "pt" });
     }
 
     public static void WriteConfig(string dir, RecurrentConfig config, ScalarType dtype)

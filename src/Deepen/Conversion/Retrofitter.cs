@@ -114,7 +114,7 @@ public static class Retrofitter
             // transformer.{stage}.{j}.{block key}: the same block key as the source's layer, whose HF tensors it holds
             var parts = name.Split('.', 4);
             var sources = HfLayout.LayerParts($"model.layers.{stages[parts[1]][int.Parse(parts[2])]}.", parts[3], source);
-            return sources.Count == 1 ? Src(sources[0].Key) : cat(sources.Select(p => Src(p.Key)).ToList(), 0);
+            return HfLayout.Joined(sources.Select(p => Src(p.Key)).ToList());
         }
 
         SafetensorsWriter.WriteStreaming(path, specs, Produce, new Dictionary<string, string> { ["format"] = "pt" });

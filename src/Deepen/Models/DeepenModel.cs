@@ -104,7 +104,7 @@ public abstract class DeepenModel : IDisposable
     }
 
     /// <summary>The depth part of a log line about a forward at <paramref name="depth"/>: "r = 4, state random", or nothing for a plain model.</summary>
-    public string DescribeDepth(DepthOptions depth) =>
+    public string DescribeForward(DepthOptions depth) =>
         IsRecurrent ? $"r = {ResolveRecurrence(depth)}{(depth.Exit is null ? "" : $" at most, exit {depth.Exit}")}, state {depth.InitialState.ToString().ToLowerInvariant()}" : "";
 
     /// <summary>The model's name at a depth, for tables: "name@r4", or the plain model's name.</summary>

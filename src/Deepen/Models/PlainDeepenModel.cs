@@ -1,4 +1,3 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Deepen.Checkpoints;
 using Deepen.Modeling;
@@ -67,9 +66,6 @@ public sealed class PlainDeepenModel(LlamaModel model, string name = "model", Js
     {
         var config = (JsonObject)(hfConfig ?? ModelFactory.HfConfigJson(Model.Config)).DeepClone();
         config["torch_dtype"] = dtype == ScalarType.BFloat16 ? "bfloat16" : "float32";
-        File.WriteAllText(Path.Combine(dir, HfConfig.FileName), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        using var scope = NewDisposeScope();   // frees the row views of the fused parameters
-        SafetensorsWriter.Write(Path.Combine(dir, TensorStore.SingleFile), HfLayout.Tensors(Model),
-            dtype, new Dictionary<string, string> { ["format"] = "pt" });
+        HfLayout.Write(dir, Model, config, dtype);
     }
 }

@@ -38,13 +38,7 @@ public sealed class RecurrentDeepenModel(RecurrentModel model, string name = "mo
     public override Tensor Logits(Tensor inputs, RecurrenceDraw draw, TorchGenerator? noise, NoiseShard? shard = null, Tensor? rows = null) =>
         Model.forward(inputs, new RecurrenceOptions(draw.Total, draw.Grad, StateInit.Random, noise) { Shard = shard, Rows = rows });
 
-    public override void WriteInto(string dir, ScalarType dtype)
-    {
-        RecurrentCheckpoint.WriteConfig(dir, Config, dtype);
-        SafetensorsWriter.Write(Path.Combine(dir, TensorStore.SingleFile),
-            Model.named_parameters().Select(p => new KeyValuePair<string, Tensor>(p.name, p.parameter)),
-            dtype, new Dictionary<string, string> { ["format"] = "pt" });
-    }
+    public override void WriteInto(string dir, ScalarType dtype) => RecurrentCheckpoint.WriteInto(dir, Model, dtype);
 
     public override KvCache NewCache(int batch, IReadOnlyList<int>? leftPad, long capacity, DepthOptions depth, KvCacheOptions? options = null) =>
         new(batch, leftPad, ResolveRecurrence(depth), Config.CoreLayers, capacity, options);
