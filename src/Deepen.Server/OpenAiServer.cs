@@ -67,6 +67,19 @@ internal sealed class RequestUsage
     {
         foreach (var t in tokens) Add(t);
     }
+
+    /// <summary>Counts the request with its status, once: set by the server for every route but /metrics.</summary>
+    public Action<int>? Count;
+    private int counted;
+
+    /// <summary>
+    /// Counts the request now. The response writers call it before the last bytes go out, so a client that has read its
+    /// answer finds it in the next scrape; a request that ends without them (the client left) is counted at the end.
+    /// </summary>
+    public void Finish(int status)
+    {
+        if (Interlocked.Exchange(ref counted, 1) == 0) Count?.Invoke(status);
+    }
 }
 
 /// <summary>
@@ -184,16 +197,25 @@ public sealed class OpenAiServer : IAsyncDisposable
         var response = context.Response;
         var path = request.Url?.AbsolutePath.TrimEnd('/') ?? "";
         var usage = new RequestUsage();
+        if (path != "/metrics")
+            usage.Count = status =>
+            {
+                metrics.Request(status, clock.Elapsed);
+                metrics.Generated(usage.NewTokens, usage.Recurrences);
+                if (options.LogRequests)
+                    Log(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                        $"request {usage.Id ?? "-"} {request.HttpMethod} {path} {status}: prompt {usage.PromptTokens} tokens, {usage.NewTokens} new, {(usage.NewTokens == 0 ? 0 : usage.Recurrences / (double)usage.NewTokens):F2} recurrences/token, {clock.Elapsed.TotalMilliseconds:F0} ms"));
+            };
         int status = 500;
         try
         {
             switch (request.HttpMethod, path)
             {
                 case ("GET", "/v1/models"):
-                    await WriteJson(response, 200, Models());
+                    await WriteJson(response, 200, Models(), usage);
                     break;
                 case ("GET", "/metrics"):
-                    await WriteText(response, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.Render());
+                    await WriteText(response, 200, "text/plain; version=0.0.4; charset=utf-8", metrics.Render(), usage);
                     break;
                 case ("POST", "/v1/completions"):
                     await Completions(context, OpenAiRequest.Completion(OpenAiRequest.ParseBody(await ReadBody(request))), usage);
@@ -212,12 +234,12 @@ public sealed class OpenAiServer : IAsyncDisposable
         {
             status = e.Status;
             if (e.Status == 503) TrySetHeader(response, "Retry-After", options.RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            await TryWriteError(response, e.Status, e.Message, e.Param);
+            await TryWriteError(response, usage, e.Status, e.Message, e.Param);
         }
         catch (DeepenException e)
         {
             status = 400;
-            await TryWriteError(response, 400, e.Message, null);
+            await TryWriteError(response, usage, 400, e.Message, null);
         }
         catch (ClientGoneException)
         {
@@ -228,19 +250,12 @@ public sealed class OpenAiServer : IAsyncDisposable
         catch (Exception e)
         {
             Log($"internal error: {e}");
-            await TryWriteError(response, 500, $"internal error: {e.GetType().Name}: {e.Message}", null, "server_error");
+            status = 500;
+            await TryWriteError(response, usage, 500, $"internal error: {e.GetType().Name}: {e.Message}", null, "server_error");
         }
         finally
         {
-            // Counted before the response is closed, so a client that has its answer sees it in the next scrape.
-            if (path != "/metrics")
-            {
-                metrics.Request(status, clock.Elapsed);
-                metrics.Generated(usage.NewTokens, usage.Recurrences);
-                if (options.LogRequests)
-                    Log(string.Create(System.Globalization.CultureInfo.InvariantCulture,
-                        $"request {usage.Id ?? "-"} {request.HttpMethod} {path} {status}: prompt {usage.PromptTokens} tokens, {usage.NewTokens} new, {(usage.NewTokens == 0 ? 0 : usage.Recurrences / (double)usage.NewTokens):F2} recurrences/token, {clock.Elapsed.TotalMilliseconds:F0} ms"));
-            }
+            usage.Finish(status);   // a request that sent no last bytes (the client left) is counted here
             try { response.Close(); } catch (Exception) { /* the client is gone */ }
         }
     }
@@ -331,7 +346,7 @@ public sealed class OpenAiServer : IAsyncDisposable
                 ["usage"] = Usage(completions.Sum(c => c.PromptIds.Length), completions.Sum(c => c.Tokens.Count)),
             };
         });
-        await WriteJson(context.Response, 200, body);
+        await WriteJson(context.Response, 200, body, usage);
     }
 
     private async Task ChatCompletions(HttpListenerContext context, ChatRequest r, RequestUsage usage)
@@ -361,7 +376,7 @@ public sealed class OpenAiServer : IAsyncDisposable
             return;
         }
         var c = await Scheduled(Encode, genOptions, usage, null, completions => completions[0]);
-        await WriteJson(context.Response, 200, new JsonObject
+        await WriteJson(context.Response, 200, usage: usage, body: new JsonObject
         {
             ["id"] = id, ["object"] = "chat.completion", ["created"] = Now(), ["model"] = ModelId,
             ["choices"] = new JsonArray(new JsonObject
@@ -440,6 +455,7 @@ public sealed class OpenAiServer : IAsyncDisposable
                 response.ContentType = "text/event-stream; charset=utf-8";
                 response.SendChunked = true;
             }
+            usage.Finish(200);
             await Send(response, "data: [DONE]\n\n");
         }
         catch (ClientGoneException)
@@ -518,12 +534,13 @@ public sealed class OpenAiServer : IAsyncDisposable
         return await reader.ReadToEndAsync();
     }
 
-    private static Task WriteJson(HttpListenerResponse response, int status, JsonObject body) =>
-        WriteText(response, status, "application/json; charset=utf-8", body.ToJsonString(Compact));
+    private static Task WriteJson(HttpListenerResponse response, int status, JsonObject body, RequestUsage usage) =>
+        WriteText(response, status, "application/json; charset=utf-8", body.ToJsonString(Compact), usage);
 
-    private static async Task WriteText(HttpListenerResponse response, int status, string contentType, string text)
+    private static async Task WriteText(HttpListenerResponse response, int status, string contentType, string text, RequestUsage usage)
     {
         var bytes = Encoding.UTF8.GetBytes(text);
+        usage.Finish(status);
         response.StatusCode = status;
         response.ContentType = contentType;
         response.ContentLength64 = bytes.Length;
@@ -534,14 +551,14 @@ public sealed class OpenAiServer : IAsyncDisposable
         }
     }
 
-    private async Task TryWriteError(HttpListenerResponse response, int status, string message, string? param, string type = "invalid_request_error")
+    private async Task TryWriteError(HttpListenerResponse response, RequestUsage usage, int status, string message, string? param, string type = "invalid_request_error")
     {
         try
         {
             await WriteJson(response, status, new JsonObject
             {
                 ["error"] = new JsonObject { ["message"] = message, ["type"] = type, ["param"] = param, ["code"] = null },
-            });
+            }, usage);
         }
         catch (Exception e) when (e is ClientGoneException or InvalidOperationException)
         {
