@@ -43,32 +43,19 @@ public static class TrainConfigValidation
         {
             if (string.IsNullOrWhiteSpace(value)) errors.Add($"{key}: required ({what}); set it in the config file or with --{key}.");
         }
-        void Positive(string key, long value)
+        void Check(bool ok, string key, string shown, string expected)
         {
-            if (value < 1) errors.Add($"{key}: {value} is not allowed; expected a positive integer (≥ 1).");
+            if (!ok) errors.Add($"{key}: {shown} is not allowed; expected {expected}.");
         }
-        void NonNegative(string key, long value, string zeroMeans)
-        {
-            if (value < 0) errors.Add($"{key}: {value} is not allowed; expected an integer ≥ 0 (0 = {zeroMeans}).");
-        }
-        void PositiveReal(string key, double value)
-        {
-            if (!(value > 0 && double.IsFinite(value))) errors.Add($"{key}: {Num(value)} is not allowed; expected a positive number.");
-        }
-        void NonNegativeReal(string key, double value)
-        {
-            if (!(value >= 0 && double.IsFinite(value))) errors.Add($"{key}: {Num(value)} is not allowed; expected a number ≥ 0.");
-        }
-        void Fraction(string key, double value)
-        {
-            if (!(value >= 0 && value <= 1)) errors.Add($"{key}: {Num(value)} is not allowed; expected a fraction in [0, 1].");
-        }
+        void Positive(string key, long v) => Check(v >= 1, key, $"{v}", "a positive integer (≥ 1)");
+        void NonNegative(string key, long v, string zeroMeans) => Check(v >= 0, key, $"{v}", $"an integer ≥ 0 (0 = {zeroMeans})");
+        void PositiveReal(string key, double v) => Check(v > 0 && double.IsFinite(v), key, Num(v), "a positive number");
+        void NonNegativeReal(string key, double v) => Check(v >= 0 && double.IsFinite(v), key, Num(v), "a number ≥ 0");
+        void Fraction(string key, double v) => Check(v >= 0 && v <= 1, key, Num(v), "a fraction in [0, 1]");
         void OneOf(string key, Enum value)
         {
-            var allowed = AllowedValues[key];
             var word = Enum.IsDefined(value.GetType(), value) ? ConfigWords.Of(value) : value.ToString();
-            if (!allowed.Contains(word, StringComparer.Ordinal))
-                errors.Add($"{key}: '{word}' is not allowed; expected one of: {string.Join(", ", allowed)}.");
+            Check(AllowedValues[key].Contains(word, StringComparer.Ordinal), key, $"'{word}'", "one of: " + string.Join(", ", AllowedValues[key]));
         }
 
         // model and data
