@@ -42,8 +42,7 @@ public sealed class BatchSequence : IDisposable
     internal bool Left { get; set; }
 
     /// <summary>The finished generation.</summary>
-    public Completion ToCompletion() => new(State.Prompt, Tokens, string.Concat(Tokens.Select(t => t.Text)),
-        Tokens.LastOrDefault()?.Finish ?? FinishReason.Length) { PromptLogProbs = PromptLogProbs };
+    public Completion ToCompletion() => Completion.Of(State.Prompt, Tokens, PromptLogProbs);
 
     internal void Emit(GeneratedToken t)
     {
@@ -107,8 +106,6 @@ public sealed class ContinuousBatch(Generator generator) : IDisposable
     {
         options.Validate();
         if (!CanBatch(options)) throw new InvalidOperationException("ContinuousBatch.Prepare: a batched sequence needs the KV cache.");
-        if (options.StopStrings.Count > 0 && generator.Tokenizer is null)
-            throw new DeepenException("stop strings need a tokenizer; this generator has none.");
         var ids = generator.PreparePrompts([prompt], options)[0];
         return new BatchSequence(choice, new SequenceState(ids, options, generator.Tokenizer, generator.EndIds(options), generator.Model.ContextLength), options, onToken);
     }
@@ -145,10 +142,7 @@ public sealed class ContinuousBatch(Generator generator) : IDisposable
             using (var scope = NewDisposeScope())
             using (no_grad())
             {
-                var flat = new long[n * (long)longest];
-                for (int b = 0; b < n; b++)
-                    for (int j = 0; j < prompts[b].Length; j++) flat[b * (long)longest + leftPad[b] + j] = prompts[b][j];
-                var input = tensor(flat, [n, longest], ScalarType.Int64, model.Device);                 // (N, T), padding hidden by the cache
+                var input = tensor(Generator.Pad(prompts, longest, fill: 0), [n, longest], ScalarType.Int64, model.Device);   // (N, T), padding hidden by the cache
                 bool scores = joining.Any(s => s.Options.PromptLogProbs);
                 var settings = new RowSettings(recurrence, joining.Select(s => (TorchGenerator?)s.Noise).ToArray()) { LeftPad = leftPad };
                 var output = model.Step(input, own, depth, null, scores, settings);

@@ -89,4 +89,8 @@ public sealed record Completion(int[] PromptIds, IReadOnlyList<GeneratedToken> T
 {
     /// <summary>Scores of the prompt's tokens, when <see cref="GenerationOptions.PromptLogProbs"/> asked for them.</summary>
     public IReadOnlyList<PromptTokenScore>? PromptLogProbs { get; init; }
+
+    /// <summary>The generation of <paramref name="tokens"/> after <paramref name="prompt"/>: their text, and the last token's finish (length when there is none).</summary>
+    internal static Completion Of(int[] prompt, IReadOnlyList<GeneratedToken> tokens, IReadOnlyList<PromptTokenScore>? promptLogProbs) =>
+        new(prompt, tokens, string.Concat(tokens.Select(t => t.Text)), tokens.LastOrDefault()?.Finish ?? FinishReason.Length) { PromptLogProbs = promptLogProbs };
 }

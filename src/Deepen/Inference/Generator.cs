@@ -58,10 +58,7 @@ public sealed class Generator(DeepenModel model, TextTokenizer? tokenizer = null
         var promptIds = new int[prompts.Count][];
         foreach (var t in Run(prompts, options, (row, ids, s) => { promptIds[row] = ids; scores[row] = s; }, cancellation))
             tokens[t.Row].Add(t);
-        return tokens.Select((list, row) => new Completion(
-                promptIds[row], list, string.Concat(list.Select(t => t.Text)),
-                list.LastOrDefault()?.Finish ?? FinishReason.Length) { PromptLogProbs = scores[row] })
-            .ToList();
+        return tokens.Select((list, row) => Completion.Of(promptIds[row], list, scores[row])).ToList();
     }
 
     private IEnumerable<GeneratedToken> Run(
@@ -70,8 +67,6 @@ public sealed class Generator(DeepenModel model, TextTokenizer? tokenizer = null
     {
         options.Validate();
         if (prompts.Count == 0) yield break;
-        if (options.StopStrings.Count > 0 && Tokenizer is null)
-            throw new DeepenException("stop strings need a tokenizer; this generator has none.");
         var rows = PreparePrompts(prompts, options);
         int batch = rows.Length, longest = rows.Max(r => r.Length);
         var leftPad = rows.Select(r => longest - r.Length).ToArray();
@@ -135,7 +130,6 @@ public sealed class Generator(DeepenModel model, TextTokenizer? tokenizer = null
         }
     }
 
-    /// <summary>Checks the prompts against the vocabulary and the context; truncates from the left when asked.</summary>
     /// <summary>Ids the tokenizer can decode, when the LM head has more rows (padded vocabularies); null: all.</summary>
     internal int? AllowedVocab => Tokenizer is { } tk && tk.VocabSize < Model.VocabSize ? tk.VocabSize : null;
 
@@ -146,8 +140,11 @@ public sealed class Generator(DeepenModel model, TextTokenizer? tokenizer = null
         return (new TorchGenerator(unchecked((ulong)s)), new TorchGenerator(unchecked((ulong)s * 0x9E3779B97F4A7C15UL + 1)));
     }
 
+    /// <summary>Checks the options against the tokenizer, and the prompts against the vocabulary and the context; truncates from the left when asked.</summary>
     internal int[][] PreparePrompts(IReadOnlyList<IReadOnlyList<int>> prompts, GenerationOptions options)
     {
+        if (options.StopStrings.Count > 0 && Tokenizer is null)
+            throw new DeepenException("stop strings need a tokenizer; this generator has none.");
         int context = Model.ContextLength;
         var rows = new int[prompts.Count][];
         for (int i = 0; i < prompts.Count; i++)
@@ -179,7 +176,8 @@ public sealed class Generator(DeepenModel model, TextTokenizer? tokenizer = null
         return ids;
     }
 
-    private static long[] Pad(IReadOnlyList<IReadOnlyList<int>> rows, int width, int fill)
+    /// <summary>The rows left-padded with <paramref name="fill"/> to <paramref name="width"/>, flattened row-major: (B·width).</summary>
+    internal static long[] Pad(IReadOnlyList<IReadOnlyList<int>> rows, int width, int fill)
     {
         var flat = new long[rows.Count * (long)width];
         for (int b = 0; b < rows.Count; b++)

@@ -34,18 +34,12 @@ public sealed class FusedAttention : nn.Module<Tensor, Tensor, Tensor, Tensor>
     /// <summary>x (B, T, d) → (B, T, d), its keys and values met through <paramref name="attention"/> (the whole sequence, or a KV cache).</summary>
     public Tensor Forward(Tensor x, AttentionContext attention)
     {
-        var (q, k, v) = Project(x);
-        return proj.forward(attention.Attend(q, k, v));
-    }
-
-    /// <summary>x (B, T, d) → q (B, T, H, hd), k and v (B, T, Hkv, hd), before rope.</summary>
-    public (Tensor Q, Tensor K, Tensor V) Project(Tensor x)
-    {
         var (b, t) = (x.shape[0], x.shape[1]);
         var qkv = Wqkv.forward(x);                                                          // (B, T, (H + 2Hkv)·hd)
         var parts = qkv.split([_heads * _headDim, _kvHeads * _headDim, _kvHeads * _headDim], -1);
         Tensor q = parts[0], k = parts[1], v = parts[2];
         if (q_norm is not null) { q = q_norm.forward(q); k = k_norm!.forward(k); }
-        return (q.view(b, t, _heads, _headDim), k.view(b, t, _kvHeads, _headDim), v.reshape(b, t, _kvHeads, _headDim));
+        // q (B, T, H, hd), k and v (B, T, Hkv, hd), before rope
+        return proj.forward(attention.Attend(q.view(b, t, _heads, _headDim), k.view(b, t, _kvHeads, _headDim), v.reshape(b, t, _kvHeads, _headDim)));
     }
 }

@@ -53,23 +53,23 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     }
 
     /// <summary>Logits for every position: ids (B, T) → (B, T, V).</summary>
-    public override Tensor forward(Tensor ids) => Head(Hidden(ids, Config.NumLayers));
+    public override Tensor forward(Tensor ids) => Head(Hidden(ids, Enumerable.Range(0, Config.NumLayers)));
 
     /// <summary>Logits at <paramref name="rows"/> (N,) int64 of the flattened (B·T) positions only: ids (B, T) → (N, V).
     /// The layers see the whole sequence; the final norm and the head run on the kept rows (see
     /// <see cref="RecurrenceOptions.Rows"/>).</summary>
     public Tensor forward(Tensor ids, Tensor rows)
     {
-        var x = Hidden(ids, Config.NumLayers);                                          // (B, T, d)
+        var x = Hidden(ids, Enumerable.Range(0, Config.NumLayers));                     // (B, T, d)
         return Head(x.reshape(-1, x.shape[^1]).index_select(0, rows));                  // (N, d) → (N, V)
     }
 
-    /// <summary>Runs the embedding and the first <paramref name="layers"/> layers → (B, T, d).</summary>
-    public Tensor Hidden(Tensor ids, int layers)
+    /// <summary>Runs the embedding and <paramref name="layers"/>, in that order, over the whole sequence → (B, T, d).</summary>
+    private Tensor Hidden(Tensor ids, IEnumerable<int> layers)
     {
         var x = model.embed_tokens.forward(ids);                                        // (B, T, d)
         var (cos, sin) = Rope.CosSin(arange(ids.shape[1], device: ids.device), x.dtype); // (T, hd) ×2
-        for (int i = 0; i < layers; i++) x = model.layers[i].forward(x, cos, sin);
+        foreach (var i in layers) x = model.layers[i].forward(x, cos, sin);
         return x;
     }
 
@@ -85,13 +85,7 @@ public sealed class LlamaModel : nn.Module<Tensor, Tensor>
     /// Logits of the pruned model that keeps only <paramref name="layerIndices"/>, in that order
     /// (the reference side of the conversion check): ids (B, T) → (B, T, V).
     /// </summary>
-    public Tensor ForwardLayers(Tensor ids, IEnumerable<int> layerIndices)
-    {
-        var x = model.embed_tokens.forward(ids);                                        // (B, T, d)
-        var (cos, sin) = Rope.CosSin(arange(ids.shape[1], device: ids.device), x.dtype); // (T, hd) ×2
-        foreach (var i in layerIndices) x = model.layers[i].forward(x, cos, sin);
-        return Head(x);
-    }
+    public Tensor ForwardLayers(Tensor ids, IEnumerable<int> layerIndices) => Head(Hidden(ids, layerIndices));
 
     /// <summary>Final norm and LM head: (B, T, d) → (B, T, V).</summary>
     public Tensor Head(Tensor x)

@@ -162,23 +162,20 @@ public sealed class RecurrentModel : nn.Module<Tensor, RecurrenceOptions, Tensor
             if (!ReferenceEquals(s, state)) s.Dispose();   // the caller owns the initial state
             s = next;
         }
+        void Run(int iterations)
+        {
+            for (int i = 0; i < iterations; i++)
+            {
+                using var scope = NewDisposeScope();
+                Replace(Iterate(s, e, options, cos, sin).MoveToOuterDisposeScope());
+            }
+        }
         if (noGrad > 0)
         {
-            using (no_grad())
-            {
-                for (int i = 0; i < noGrad; i++)
-                {
-                    using var scope = NewDisposeScope();
-                    Replace(Iterate(s, e, options, cos, sin).MoveToOuterDisposeScope());
-                }
-            }
+            using (no_grad()) Run(noGrad);
             Replace(s.detach());
         }
-        for (int i = 0; i < grad; i++)
-        {
-            using var scope = NewDisposeScope();
-            Replace(Iterate(s, e, options, cos, sin).MoveToOuterDisposeScope());
-        }
+        Run(grad);
         return s;
     }
 

@@ -12,7 +12,6 @@ namespace Deepen.Modeling;
 public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 {
     public readonly Parameter weight;   // (d,)
-    public double Eps { get; }
 
     // Held for the module's lifetime: an implicit temporary Scalar (x + 1e-5) can be finalized by the GC while the
     // native call still reads it (TorchSharp 0.107; seen as "Expected false to be true" from Scalar::toFloat in CI).
@@ -20,7 +19,6 @@ public sealed class RmsNorm : nn.Module<Tensor, Tensor>
 
     public RmsNorm(long dim, double eps, ScalarType dtype, Device? device = null) : base(nameof(RmsNorm))
     {
-        Eps = eps;
         _eps = eps.ToScalar();
         _two = 2.ToScalar();
         weight = new Parameter(ones(dim, dtype: dtype, device: device));

@@ -10,22 +10,14 @@ namespace Deepen.Modeling;
 /// </summary>
 public sealed class RotaryEmbedding
 {
-    public int HeadDim { get; }
-    public double Theta { get; }
-    public RopeScaling? Scaling { get; }
-
     /// <summary>(hd/2,) float64 inverse frequencies after any scaling.</summary>
     public double[] InvFreq { get; }
 
-    public RotaryEmbedding(int headDim, double theta, RopeScaling? scaling)
-    {
-        HeadDim = headDim; Theta = theta; Scaling = scaling;
-        InvFreq = ComputeInvFreq(headDim, theta, scaling);
-    }
+    public RotaryEmbedding(int headDim, double theta, RopeScaling? scaling) => InvFreq = ComputeInvFreq(headDim, theta, scaling);
 
     public static RotaryEmbedding For(ModelConfig c) => new(c.HeadDim, c.RopeTheta, c.RopeScaling);
 
-    public static double[] ComputeInvFreq(int headDim, double theta, RopeScaling? scaling)
+    private static double[] ComputeInvFreq(int headDim, double theta, RopeScaling? scaling)
     {
         var inv = new double[headDim / 2];
         for (int i = 0; i < inv.Length; i++)

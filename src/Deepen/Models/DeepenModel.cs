@@ -143,13 +143,6 @@ public abstract class DeepenModel : IDisposable
     /// </summary>
     public abstract StepOutput Step(Tensor ids, KvCache cache, DepthOptions depth, TorchGenerator? noise, bool allLogits = false, RowSettings? rows = null);
 
-    /// <summary>(B, T) positions → cos, sin (B, 1, T, hd) for <paramref name="step"/>.</summary>
-    private protected AttentionStep WithRope(AttentionStep step, RotaryEmbedding rope)
-    {
-        var (cos, sin) = rope.CosSin(step.Positions, DType);       // (B, T, hd) ×2
-        return step with { Cos = cos.unsqueeze(1), Sin = sin.unsqueeze(1) };
-    }
-
     // ---- Parameters and files ----
 
     public IEnumerable<(string name, TorchSharp.Modules.Parameter parameter)> NamedParameters() =>

@@ -46,8 +46,8 @@ public sealed record KvCacheOptions
 /// Keys and values of every attention layer for the tokens seen so far, keyed by (stage, iteration, layer) as
 /// method.md §8 describes: prelude and coda layers have one entry each; core layer j has one entry per recurrence
 /// iteration (or <see cref="KvCacheOptions.KeepIterations"/> of them). Rows may be left-padded: row b's first
-/// <see cref="LeftPad"/>[b] positions are padding, hidden from every query, and a token's rotary position is
-/// its index among its row's real tokens.
+/// leftPad[b] positions are padding, hidden from every query, and a token's rotary position is its index among
+/// its row's real tokens.
 /// </summary>
 /// <remarks>
 /// One step (a prefill or a decode step) runs <see cref="Begin"/>, then the layers call <see cref="Attend"/>,
@@ -66,7 +66,6 @@ public sealed class KvCache : IDisposable
 
     private readonly Dictionary<KvKey, Entry> entries = [];
     private int[] leftPad;
-    private int coreEntries;
     private readonly int coreLayers;
     private readonly KvKey?[] latest;   // per core layer: the entry written last this step (its keys/values are read back from the buffer)
     private long capacity;
@@ -89,7 +88,7 @@ public sealed class KvCache : IDisposable
         this.leftPad = leftPad?.ToArray() ?? new int[batch];
         if (this.leftPad.Length != batch) throw new ArgumentException($"leftPad has {this.leftPad.Length} entries for {batch} rows.", nameof(leftPad));
         if (this.leftPad.Any(p => p < 0)) throw new ArgumentException("leftPad entries must be ≥ 0.", nameof(leftPad));
-        coreEntries = Math.Min(options.KeepIterations ?? coreIterations, coreIterations);
+        CoreEntriesPerLayer = Math.Min(options.KeepIterations ?? coreIterations, coreIterations);
         this.coreLayers = coreLayers;
         latest = new KvKey?[coreLayers];
         capacity = Math.Max(1, capacityHint);
@@ -102,11 +101,8 @@ public sealed class KvCache : IDisposable
     /// <summary>Positions cached so far (padding included), the same for every row.</summary>
     public long Length { get; private set; }
 
-    /// <summary>Padding positions at the start of each row.</summary>
-    public IReadOnlyList<int> LeftPad => leftPad;
-
     /// <summary>Core entries kept per layer (the recurrence, or <see cref="KvCacheOptions.KeepIterations"/> when smaller).</summary>
-    public int CoreEntriesPerLayer => coreEntries;
+    public int CoreEntriesPerLayer { get; private set; }
 
     /// <summary>The options the cache was made with.</summary>
     public KvCacheOptions Options { get; }
@@ -125,10 +121,10 @@ public sealed class KvCache : IDisposable
     public int EntryCount => entries.Count;
 
     /// <summary>
-    /// Starts a step of <paramref name="tokens"/> new positions per row: their rotary positions (B, T) and the
-    /// attention mask over the cached and new keys.
+    /// Starts a step of <paramref name="tokens"/> new positions per row: <paramref name="rope"/>'s tables at their
+    /// rotary positions, in <paramref name="dtype"/>, and the attention mask over the cached and new keys.
     /// </summary>
-    public AttentionStep Begin(long tokens, Device device)
+    public AttentionStep Begin(long tokens, Device device, RotaryEmbedding rope, ScalarType dtype)
     {
         ObjectDisposedException.ThrowIf(disposed, this);
         if (stepLength >= 0) throw new InvalidOperationException("KvCache.Begin: the previous step was not committed.");
@@ -139,10 +135,11 @@ public sealed class KvCache : IDisposable
         var pad = tensor(leftPad.Select(p => (long)p).ToArray(), device: device).unsqueeze(1);   // (B, 1)
         var absolute = arange(Length, Length + tokens, device: device).unsqueeze(0);               // (1, T)
         var positions = (absolute - pad).clamp_min(Scalars.Zero);                                             // (B, T)
+        var (cos, sin) = rope.CosSin(positions.unsqueeze(1), dtype);                               // (B, 1, T, hd) ×2
 
         bool padded = leftPad.Any(p => p > 0);   // some key, cached or new, is padding
         if (!padded && (tokens == 1 || Length == 0))
-            return new AttentionStep(this, positions, Mask: null, Causal: tokens > 1);
+            return new AttentionStep(this, cos, sin, Mask: null, Causal: tokens > 1);
         // Explicit mask, true = attend: causal (lower-right aligned: query i sits at Length + i), padding hidden,
         // and every query may see itself so a padding row never has all keys masked.
         long keys = Length + tokens;
@@ -150,7 +147,7 @@ public sealed class KvCache : IDisposable
         var q = arange(Length, Length + tokens, device: device).view(1, tokens, 1);                // (1, T, 1)
         var real = k >= pad.unsqueeze(2);                                                          // (B, 1, Tk)
         var allowed = (k <= q).logical_and(real.logical_or(k == q));                               // (B, T, Tk)
-        return new AttentionStep(this, positions, allowed.unsqueeze(1), Causal: false);            // (B, 1, T, Tk)
+        return new AttentionStep(this, cos, sin, allowed.unsqueeze(1), Causal: false);             // (B, 1, T, Tk)
     }
 
     /// <summary>
@@ -180,10 +177,6 @@ public sealed class KvCache : IDisposable
         return AttentionKernel.Attend(q, entry.K.narrow(2, 0, keys), entry.V.narrow(2, 0, keys), step.Causal, step.Mask);
     }
 
-    /// <summary>
-    /// Ends the step: core entries this step did not reach (an early exit) receive each layer's last keys and
-    /// values; the cached length grows by the step's tokens.
-    /// </summary>
     /// <summary>This step's keys and values of an entry, read back from its buffer: (B, Hkv, T, hd) each.</summary>
     private (Tensor K, Tensor V) StepSlice(KvKey entryKey)
     {
@@ -191,6 +184,10 @@ public sealed class KvCache : IDisposable
         return (e.K.narrow(2, Length, stepLength), e.V.narrow(2, Length, stepLength));
     }
 
+    /// <summary>
+    /// Ends the step: core entries this step did not reach (an early exit) receive each layer's last keys and
+    /// values; the cached length grows by the step's tokens.
+    /// </summary>
     public void Commit()
     {
         if (stepLength < 0) throw new InvalidOperationException("KvCache.Commit without a step.");
@@ -198,7 +195,7 @@ public sealed class KvCache : IDisposable
         {
             if (latest[layer] is not { } last) continue;
             var (k, v) = StepSlice(last);
-            for (int it = 0; it < coreEntries; it++)
+            for (int it = 0; it < CoreEntriesPerLayer; it++)
             {
                 var key = new KvKey(CacheStage.Core, it, layer);
                 if (!entries.TryGetValue(key, out var e) || !e.WrittenThisStep) Write(key, k, v);
@@ -211,20 +208,15 @@ public sealed class KvCache : IDisposable
     }
 
     private KvKey EntryKey(KvKey key) =>
-        key.Stage == CacheStage.Core ? key with { Iteration = key.Iteration % coreEntries } : key;
+        key.Stage == CacheStage.Core ? key with { Iteration = key.Iteration % CoreEntriesPerLayer } : key;
 
     private Entry Write(KvKey key, Tensor k, Tensor v)
     {
         long needed = Length + stepLength;
-        if (!entries.TryGetValue(key, out var e))
-        {
-            while (capacity < needed) capacity *= 2;
-            e = new Entry { K = NewBuffer(k), V = NewBuffer(v) };
-            entries[key] = e;
-        }
+        while (capacity < needed) capacity *= 2;
+        if (!entries.TryGetValue(key, out var e)) entries[key] = e = new Entry { K = Buffer(k), V = Buffer(v) };
         else if (e.K.shape[2] < needed)
         {
-            while (capacity < needed) capacity *= 2;
             e.K = Grow(e.K);
             e.V = Grow(e.V);
         }
@@ -237,12 +229,13 @@ public sealed class KvCache : IDisposable
         return e;
     }
 
-    private Tensor NewBuffer(Tensor like) =>
-        zeros([like.shape[0], like.shape[1], capacity, like.shape[3]], like.dtype, like.device).DetachFromDisposeScope();   // (B, Hkv, cap, hd)
+    /// <summary>A zeroed buffer shaped like <paramref name="like"/> with <paramref name="rows"/> rows (default: as many) and room for the capacity, outside every dispose scope.</summary>
+    private Tensor Buffer(Tensor like, long? rows = null) =>
+        zeros([rows ?? like.shape[0], like.shape[1], capacity, like.shape[3]], like.dtype, like.device).DetachFromDisposeScope();   // (B, Hkv, cap, hd)
 
     private Tensor Grow(Tensor old)
     {
-        var grown = zeros([old.shape[0], old.shape[1], capacity, old.shape[3]], old.dtype, old.device).DetachFromDisposeScope();
+        var grown = Buffer(old);
         using (no_grad()) grown.narrow(2, 0, Length).copy_(old.narrow(2, 0, Length));
         old.Dispose();
         return grown;
@@ -258,17 +251,17 @@ public sealed class KvCache : IDisposable
     {
         ThrowIfInStep(nameof(GrowCoreEntries));
         int wanted = Math.Min(Options.KeepIterations ?? iterations, iterations);
-        if (wanted <= coreEntries) return;
+        if (wanted <= CoreEntriesPerLayer) return;
         for (int layer = 0; layer < coreLayers; layer++)
         {
-            if (!entries.TryGetValue(new KvKey(CacheStage.Core, coreEntries - 1, layer), out var last)) continue;
-            for (int it = coreEntries; it < wanted; it++)
+            if (!entries.TryGetValue(new KvKey(CacheStage.Core, CoreEntriesPerLayer - 1, layer), out var last)) continue;
+            for (int it = CoreEntriesPerLayer; it < wanted; it++)
                 entries[new KvKey(CacheStage.Core, it, layer)] = new Entry
                 {
                     K = last.K.clone().DetachFromDisposeScope(), V = last.V.clone().DetachFromDisposeScope(),
                 };
         }
-        coreEntries = wanted;
+        CoreEntriesPerLayer = wanted;
     }
 
     /// <summary>
@@ -282,8 +275,8 @@ public sealed class KvCache : IDisposable
     {
         ThrowIfInStep(nameof(Append));
         other.ThrowIfInStep(nameof(Append));
-        if (other.coreEntries != coreEntries || other.coreLayers != coreLayers || !other.entries.Keys.ToHashSet().SetEquals(entries.Keys))
-            throw new ArgumentException($"KvCache.Append: the caches hold different entries ({entries.Count} with {coreEntries} core iterations, {other.entries.Count} with {other.coreEntries}).", nameof(other));
+        if (other.CoreEntriesPerLayer != CoreEntriesPerLayer || other.coreLayers != coreLayers || !other.entries.Keys.ToHashSet().SetEquals(entries.Keys))
+            throw new ArgumentException($"KvCache.Append: the caches hold different entries ({entries.Count} with {CoreEntriesPerLayer} core iterations, {other.entries.Count} with {other.CoreEntriesPerLayer}).", nameof(other));
         long length = Math.Max(Length, other.Length);
         long shiftThis = length - Length, shiftOther = length - other.Length;
         capacity = Math.Max(Math.Max(capacity, other.capacity), length);
@@ -327,7 +320,7 @@ public sealed class KvCache : IDisposable
 
     private Tensor Select(Tensor buffer, Tensor index, int trim)
     {
-        var kept = zeros([index.shape[0], buffer.shape[1], capacity, buffer.shape[3]], buffer.dtype, buffer.device).DetachFromDisposeScope();
+        var kept = Buffer(buffer, index.shape[0]);
         using (no_grad()) kept.narrow(2, 0, Length - trim).copy_(buffer.index_select(0, index).narrow(2, trim, Length - trim));
         buffer.Dispose();
         return kept;
@@ -336,7 +329,7 @@ public sealed class KvCache : IDisposable
     private Tensor Join(Tensor a, long lengthA, long shiftA, Tensor b, long lengthB, long shiftB)
     {
         long rowsA = a.shape[0], rowsB = b.shape[0];
-        var joined = zeros([rowsA + rowsB, a.shape[1], capacity, a.shape[3]], a.dtype, a.device).DetachFromDisposeScope();   // (B+B', Hkv, cap, hd)
+        var joined = Buffer(a, rowsA + rowsB);   // (B+B', Hkv, cap, hd)
         using (no_grad())
         {
             if (lengthA > 0) joined.narrow(0, 0, rowsA).narrow(2, shiftA, lengthA).copy_(a.narrow(2, 0, lengthA));
@@ -363,31 +356,19 @@ public sealed class KvCache : IDisposable
 }
 
 /// <summary>
-/// One step's attention inputs: the cache, rotary positions (B, T) and the mask (B, 1, T, Tk; true = attend)
-/// or, without padding, none (<see cref="Causal"/> then says whether SDPA applies its own causal mask).
-/// The model fills in <see cref="Cos"/> and <see cref="Sin"/> (B, 1, T, hd) for the positions.
+/// One step's attention inputs: the cache, the rotary tables <see cref="Cos"/> and <see cref="Sin"/> (B, 1, T, hd) at
+/// each row's positions, and the mask (B, 1, T, Tk; true = attend) or, without padding, none (<see cref="Causal"/>
+/// then says whether SDPA applies its own causal mask).
 /// </summary>
-public sealed record AttentionStep(KvCache Cache, Tensor Positions, Tensor? Mask, bool Causal)
+public sealed record AttentionStep(KvCache Cache, Tensor Cos, Tensor Sin, Tensor? Mask, bool Causal)
 {
-    /// <summary>Rotary cosines for the step's positions, (B, 1, T, hd).</summary>
-    public Tensor Cos { get; init; } = null!;
-
-    /// <summary>Rotary sines for the step's positions, (B, 1, T, hd).</summary>
-    public Tensor Sin { get; init; } = null!;
-
-    /// <summary>Rotates q (B, H, T, hd) or k (B, Hkv, T, hd) to the step's positions.</summary>
-    public Tensor Rotate(Tensor x) => RotaryEmbedding.Apply(x, Cos, Sin);
-
-    /// <summary>Writes k, v for <paramref name="key"/> and attends q to every key of that entry → (B, T, H·hd).</summary>
-    public Tensor Attend(KvKey key, Tensor q, Tensor k, Tensor v) => Cache.Attend(key, q, k, v, this);
-
     /// <summary>The attention context of the layer at <paramref name="key"/> for this step, for the blocks' own forward.</summary>
     public AttentionContext For(KvKey key) => new CachedAttention(this, key);
 
     private sealed class CachedAttention(AttentionStep step, KvKey key) : AttentionContext
     {
         // q (B, T, H, hd), k and v (B, T, Hkv, hd) → rope at each row's positions, keys and values through the cache → (B, T, H·hd)
-        public override Tensor Attend(Tensor q, Tensor k, Tensor v) =>
-            step.Attend(key, step.Rotate(q.transpose(1, 2)), step.Rotate(k.transpose(1, 2)), v.transpose(1, 2));
+        public override Tensor Attend(Tensor q, Tensor k, Tensor v) => step.Cache.Attend(key,
+            RotaryEmbedding.Apply(q.transpose(1, 2), step.Cos, step.Sin), RotaryEmbedding.Apply(k.transpose(1, 2), step.Cos, step.Sin), v.transpose(1, 2), step);
     }
 }

@@ -43,7 +43,7 @@ public sealed class PlainDeepenModel(LlamaModel model, string name = "model", Js
 
     public override StepOutput Step(Tensor ids, KvCache cache, DepthOptions depth, TorchGenerator? noise, bool allLogits = false, RowSettings? rows = null)
     {
-        var step = WithRope(cache.Begin(ids.shape[1], ids.device), Model.Rope);
+        var step = cache.Begin(ids.shape[1], ids.device, Model.Rope, DType);
         var x = Model.Hidden(ids, i => step.For(new KvKey(CacheStage.Layers, 0, i)));   // (B, T, d)
         cache.Commit();
         if (!allLogits) x = x.narrow(1, x.shape[1] - 1, 1);                              // (B, 1, d)

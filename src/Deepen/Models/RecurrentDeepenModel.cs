@@ -50,7 +50,7 @@ public sealed class RecurrentDeepenModel(RecurrentModel model, string name = "mo
         if (rows is not null && (rows.Recurrence.Length != batch || rows.Noise.Length != batch || rows.Recurrence.Any(r => r < 1)))
             throw new ArgumentException($"row settings for {rows.Recurrence.Length} rows (recurrences ≥ 1 expected) and {rows.Noise.Length} generators; the step has {batch} rows.", nameof(rows));
         int maxR = rows?.Recurrence.Max() ?? ResolveRecurrence(depth);
-        var step = WithRope(cache.Begin(ids.shape[1], ids.device), Model.Rope);
+        var step = cache.Begin(ids.shape[1], ids.device, Model.Rope, DType);
 
         var e = Model.Prelude(ids, i => step.For(new KvKey(CacheStage.Prelude, 0, i)));   // (B, T, d)
         var s = rows is null

@@ -32,7 +32,6 @@ public sealed class BackpropDepthCurriculum
     public static BackpropDepthCurriculum Ramp(int maxDepth, int start, long maxSteps, double warmupFrac)
     {
         if (maxSteps < 1) throw new DeepenException($"max_steps: {maxSteps} must be ≥ 1.");
-        if (maxDepth < 1) throw new DeepenException($"max_backprop: {maxDepth} must be ≥ 1.");
         long warmup = WsdSchedule.StepsFor(warmupFrac, maxSteps, "mean_backprop_depth_schedule.warmup");
         double startValue = Math.Max(1.0, start - 1);   // "start at one below" as [R] does
         double minRatio = Math.Max(0.0, Math.Min(1.0, startValue / maxDepth));

@@ -17,11 +17,9 @@ public sealed class CheckpointManager(string runDir, int keep)
 
     public string Root { get; } = Path.Combine(runDir, "checkpoints");
 
-    public static string Name(long step) => $"step-{step:D6}";
-
     public string Save(long step, DeepenModel model, ITrainingOptimizer optimizer, TrainerState state, string? companionDir)
     {
-        var dir = Path.Combine(Root, Name(step));
+        var dir = Path.Combine(Root, $"step-{step:D6}");
         AtomicDirectory.Write(dir, overwrite: true, tmp =>
         {
             model.WriteInto(tmp, ScalarType.Float32);   // master weights, bit-exact

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using System.Text.RegularExpressions;
 
 namespace Deepen.Training;
@@ -13,8 +14,8 @@ internal static partial class ConfigValueParser
     public static object ParseScalar(TrainConfigKey key, string text, string where) => key.Kind switch
     {
         ConfigValueKind.String => text,
-        ConfigValueKind.Int => ParseInt(key, text, where),
-        ConfigValueKind.Long => ParseLong(key, text, where),
+        ConfigValueKind.Int => ParseInteger<int>(key, text, where, "a whole number such as 8 (32-bit)"),
+        ConfigValueKind.Long => ParseInteger<long>(key, text, where, "a whole number such as 74"),
         ConfigValueKind.Double => ParseDouble(key, text, where),
         ConfigValueKind.Bool => ParseBool(key, text, where),
         ConfigValueKind.StringList => SplitList(text),
@@ -41,15 +42,10 @@ internal static partial class ConfigValueParser
             ? v
             : throw new DeepenException($"{key.Name}: '{item}' in '{whole}' ({where}) is not an integer; expected {key.Expected}, e.g. 1,2,4 or [1, 2, 4].");
 
-    private static int ParseInt(TrainConfigKey key, string text, string where) =>
-        int.TryParse(Digits(text), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v)
+    private static T ParseInteger<T>(TrainConfigKey key, string text, string where, string expected) where T : IBinaryInteger<T> =>
+        T.TryParse(Digits(text), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v)
             ? v
-            : throw TypeError(key, text, where, "a whole number such as 8 (32-bit)");
-
-    private static long ParseLong(TrainConfigKey key, string text, string where) =>
-        long.TryParse(Digits(text), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var v)
-            ? v
-            : throw TypeError(key, text, where, "a whole number such as 74");
+            : throw TypeError(key, text, where, expected);
 
     private static double ParseDouble(TrainConfigKey key, string text, string where)
     {

@@ -11,11 +11,7 @@ public sealed class LrSchedule
     /// <summary>The underlying WSD schedule.</summary>
     public WsdSchedule Wsd { get; }
 
-    /// <summary>Total optimizer steps T.</summary>
-    public long MaxSteps { get; }
-
-    public LrSchedule(long maxSteps, double warmupFrac, double cooldownFrac, double minLrRatio = 0.001,
-        RampShape decayShape = RampShape.Cosine, RampShape warmupShape = RampShape.Linear)
+    public LrSchedule(long maxSteps, double warmupFrac, double cooldownFrac, double minLrRatio = 0.001)
     {
         if (maxSteps < 1) throw new DeepenException($"max_steps: {maxSteps} must be ≥ 1.");
         if (!(minLrRatio >= 0.0 && minLrRatio <= 1.0)) throw new DeepenException($"min_lr_ratio: {minLrRatio} must be in [0, 1].");
@@ -23,8 +19,7 @@ public sealed class LrSchedule
         long decay = WsdSchedule.StepsFor(cooldownFrac, maxSteps, "cooldown");
         if (warmupFrac + cooldownFrac > 1.0)
             throw new DeepenException($"warmup ({warmupFrac}) + cooldown ({cooldownFrac}) exceed the whole training run; expected a sum ≤ 1.");
-        MaxSteps = maxSteps;
-        Wsd = WsdSchedule.ForTrainingSteps(maxSteps, warmup, decay, warmupShape, decayShape, minLrRatio);
+        Wsd = WsdSchedule.ForTrainingSteps(maxSteps, warmup, decay, minLrRatio: minLrRatio);
     }
 
     /// <summary>The multiplier for optimizer step <paramref name="step"/> (0-based); the learning rate of a

@@ -13,10 +13,7 @@ public sealed class MetricsLog(string path)
     public const string FileName = "metrics.jsonl";
     public string Path { get; } = path;
 
-    public void Append(JsonObject row)
-    {
-        File.AppendAllText(Path, row.ToJsonString() + "\n");
-    }
+    public void Append(JsonObject row) => File.AppendAllText(Path, row.ToJsonString() + "\n");
 
     public void TruncateAfter(long step)
     {

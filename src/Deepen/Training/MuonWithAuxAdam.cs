@@ -46,8 +46,6 @@ public sealed class MuonWithAuxAdam : ITrainingOptimizer
     public MuonSettings Muon { get; }
     public AdamSettings Adam { get; }
     public IReadOnlyList<NamedParameter> Parameters { get; }
-    public IReadOnlyList<NamedParameter> MuonParameters => _muon.Select(s => s.P).ToList();
-    public IReadOnlyList<NamedParameter> AdamParameters => _adam.Select(s => s.P).ToList();
     public long StepCount { get; private set; }
 
     /// <summary>Groups <paramref name="parameters"/> (e.g. <c>module.named_parameters()</c>) by <see cref="ParameterGrouping"/>.</summary>

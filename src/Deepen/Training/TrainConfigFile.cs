@@ -104,9 +104,6 @@ public static class TrainConfigFile
     public static IReadOnlyList<string> Differences(TrainConfig a, TrainConfig b) =>
         TrainConfigKeys.All.Where(k => !ValuesEqual(k.GetValue(a), k.GetValue(b))).Select(k => k.Name).ToList();
 
-    /// <summary>True when every key has the same value in both configs (unlike record equality, lists compare by content).</summary>
-    public static bool Equivalent(TrainConfig a, TrainConfig b) => Differences(a, b).Count == 0;
-
     private static bool ValuesEqual(object a, object b) =>
         a is IEnumerable ea and not string && b is IEnumerable eb and not string
             ? ea.Cast<object>().SequenceEqual(eb.Cast<object>())

@@ -10,15 +10,12 @@ namespace Deepen.Training;
 /// </summary>
 public static class TrainConfigValidation
 {
-    /// <summary>The shapes the backprop-depth curriculum supports (method.md §5.2).</summary>
-    public static IReadOnlyList<CurriculumShape> BackpropCurricula { get; } = [CurriculumShape.None, CurriculumShape.Linear];
-
     /// <summary>The allowed words of each choice key (snake_case key → words), in the order help text lists them: the
     /// words of its enum, fewer where a key takes only some of them.</summary>
     public static IReadOnlyDictionary<string, string[]> AllowedValues { get; } = TrainConfigKeys.All
         .Where(k => k.Kind == ConfigValueKind.Choice)
         .ToDictionary(k => k.Name, k => k.Name == "backprop_curriculum"
-            ? BackpropCurricula.Select(v => ConfigWords.Of(v)).ToArray()
+            ? [ConfigWords.Of(CurriculumShape.None), ConfigWords.Of(CurriculumShape.Linear)]   // the shapes the backprop-depth curriculum supports (method.md §5.2)
             : ConfigWords.All(k.Property.PropertyType).ToArray());
 
     /// <summary>
@@ -33,10 +30,9 @@ public static class TrainConfigValidation
         return config;
     }
 
-    /// <summary>Every problem with <paramref name="config"/>'s values, one message each; empty when it is valid.</summary>
-    public static IReadOnlyList<string> Problems(TrainConfig config)
+    /// <summary>Every problem with <paramref name="c"/>'s values, one message each; empty when it is valid.</summary>
+    public static IReadOnlyList<string> Problems(TrainConfig c)
     {
-        var c = config;
         var errors = new List<string>();
 
         void Required(string key, string value, string what)

@@ -55,11 +55,10 @@ public sealed class Trainer : IDisposable
     private TokenStream? stream;
     private MetricsLog metrics = null!;
     private TrainerState state = null!;
-    private readonly string companion;
-    // The loop's clock (set by Train): training time before this process, the first step it runs, the last saved step.
+    // The loop's clock (set by Train): training time before this process, and the first step it runs.
     private readonly Stopwatch clock = new();
     private double elapsedBefore;
-    private long firstStep, lastSaved;
+    private long firstStep;
 
     /// <summary>Trains <paramref name="c"/> as <paramref name="o"/> says: setup, the loop, the final model.</summary>
     public static TrainResult Run(TrainConfig c, TrainRunOptions o)
@@ -78,7 +77,6 @@ public sealed class Trainer : IDisposable
         Directory.CreateDirectory(c.Out);
         checkpoints = new CheckpointManager(c.Out, c.KeepLast);
         resumeDir = ResolveResume(c, o, checkpoints);
-        companion = c.Model;
     }
 
     /// <summary>Everything before the first step: threads, data, the model (from the checkpoint when resuming), the
@@ -139,7 +137,7 @@ public sealed class Trainer : IDisposable
             log($"resumed from {resumeDir} at step {state.Step}");
         }
         else if (o.Rank == 0 && File.Exists(metrics.Path)) File.Delete(metrics.Path);
-        if (o.Rank == 0) WriteRunFiles(c, o);
+        if (o.Rank == 0) TrainConfigFile.Save(c, Path.Combine(c.Out, "config.yaml"), o.CommandLine is null ? null : [o.CommandLine]);
         log($"training {model.Kind} model {c.Model}: {c.MaxSteps} steps × " +
             (o.WorldSize > 1 ? $"{o.WorldSize} ranks × " : "") + $"{c.GradAccumSteps} × {c.MicroBatchSize}×{loader.SeqLen} tokens" +
             model.DescribeDepth(target, ConfigWords.Of(c.Curriculum), depth) + $", {ConfigWords.Of(c.Optimizer)}, {ConfigWords.Of(c.Precision)}");
@@ -155,7 +153,6 @@ public sealed class Trainer : IDisposable
         if (resumeDir is null) Validate(0);                                          // the starting point of the loss curve
         clock.Restart();
         elapsedBefore = state.ElapsedSeconds;
-        lastSaved = resumeDir is null ? -1 : state.Step;
         firstStep = state.Step + 1;
         for (long step = firstStep; step <= c.MaxSteps; step++)
         {
@@ -166,11 +163,7 @@ public sealed class Trainer : IDisposable
             if (c.EvalEvery > 0 && step % c.EvalEvery == 0 && step < c.MaxSteps) Validate(step);
             bool interrupted = outcome.Interrupted;
             if (o.WorldSize == 1) interrupted |= o.Cancel.IsCancellationRequested;   // on several ranks only the agreed flag counts
-            if ((c.SaveEvery > 0 && step % c.SaveEvery == 0) || interrupted)
-            {
-                SaveCheckpoint(step);
-                lastSaved = step;
-            }
+            if ((c.SaveEvery > 0 && step % c.SaveEvery == 0) || interrupted) SaveCheckpoint(step);
             if (interrupted) return Stopped($"interrupted after step {step}; resume with --resume auto");
         }
         Validate(state.Step);
@@ -235,8 +228,7 @@ public sealed class Trainer : IDisposable
         if (!double.IsFinite(loss))
         {
             optimizer!.ZeroGrad();
-            var last = checkpoints.Complete().LastOrDefault();
-            return new StepOutcome($"loss is {loss} at step {step}; stopped without applying the step. Last good checkpoint: {last ?? "none"}", interrupted);
+            return new StepOutcome($"loss is {loss} at step {step}; stopped without applying the step. Last good checkpoint: {checkpoints.Complete().LastOrDefault() ?? "none"}", interrupted);
         }
         double gradNorm = TrainStep.Apply(model, optimizer!, c.GradClip, lrMult);
 
@@ -260,7 +252,7 @@ public sealed class Trainer : IDisposable
             ["train_flops"] = state.TrainFlops, ["peak_rss_mb"] = PeakRssMb(), ["elapsed_s"] = state.ElapsedSeconds,
         };
         if (o.Rank == 0) metrics.Append(row);
-        double eta = (c.MaxSteps - step) * (clock.Elapsed.TotalSeconds / (step - (resumeDir is null ? 0 : lastSaved)));
+        double eta = (c.MaxSteps - step) * (clock.Elapsed.TotalSeconds / (step - firstStep + 1));
         log($"step {step}/{c.MaxSteps} | loss {loss:F4} | lr {c.Lr * lrMult:E2} | r̄ {meanRec} (n {draws[^1].NoGrad}, k {draws[^1].Grad}) | gnorm {gradNorm:F3} | {stepTokens / seconds:N0} tok/s | rss {PeakRssMb():F0} MB | eta {TimeSpan.FromSeconds(eta):hh\\:mm\\:ss}");
         if (o.Rank == 0) o.Progress?.Invoke(step, c.MaxSteps);
         return new StepOutcome(null, interrupted);
@@ -290,7 +282,7 @@ public sealed class Trainer : IDisposable
                 state = state with { RankStreams = ranks.AllGatherStrings(JsonSerializer.Serialize(stream.Cursor)).Select(j => JsonSerializer.Deserialize<StreamCursor>(j)!).ToList() };
             CheckRanksAgree(ranks, model!, step);
         }
-        if (o.Rank == 0) log($"checkpoint: {checkpoints.Save(step, model!, optimizer!, state, companion)}");
+        if (o.Rank == 0) log($"checkpoint: {checkpoints.Save(step, model!, optimizer!, state, c.Model)}");
         if (o.AfterCheckpoint is { } afterCheckpoint)
         {
             ranks.Barrier();                                  // on several ranks: once rank 0's checkpoint is complete
@@ -308,7 +300,7 @@ public sealed class Trainer : IDisposable
             AtomicDirectory.Write(final, overwrite: true, tmp =>
             {
                 model!.WriteInto(tmp, dtype);
-                RecurrentCheckpoint.CopyCompanions(companion, tmp);
+                RecurrentCheckpoint.CopyCompanions(c.Model, tmp);
             });
             log($"final model: {final} ({state.Tokens:N0} tokens, {state.TrainFlops:E3} training FLOPs, {state.ElapsedSeconds:F0} s)");
         }
@@ -390,9 +382,6 @@ public sealed class Trainer : IDisposable
         int eos = tok.EosId ?? throw new DeepenException($"loss_on: answer: the tokenizer of {c.Model} has no EOS token, which ends each answer.");
         return new AnswerLossMask(tok.Encode(c.AnswerMarker, addSpecialTokens: false), eos, tok.BosId);
     }
-
-    private static void WriteRunFiles(TrainConfig c, TrainRunOptions o) =>
-        TrainConfigFile.Save(c, Path.Combine(c.Out, "config.yaml"), o.CommandLine is null ? null : [o.CommandLine]);
 
     public static double PeakRssMb()
     {

@@ -14,7 +14,6 @@ public static class TrainingData
 {
     public static TrainingShards Resolve(TrainConfig c, Action<string> log)
     {
-        if (c.TrainData.Count == 0) throw new DeepenException("train_data: give token shards (.tokens or a folder from `deepen data prepare`) or text/JSONL/Parquet inputs.");
         string? fingerprint = ModelFingerprint(c.Model, log);
         var named = c.TrainData.Select(p => ShardsIn(p).ToList()).ToList();
         List<string> train, val;

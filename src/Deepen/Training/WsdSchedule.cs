@@ -22,15 +22,6 @@ public static class RampShapes
         "1-sqrt" => RampShape.OneMinusSqrt,
         _ => throw new DeepenException($"{what}: unknown value '{name}'; expected 'linear', 'cosine' or '1-sqrt'."),
     };
-
-    /// <summary>The config name of a shape.</summary>
-    public static string Name(this RampShape shape) => shape switch
-    {
-        RampShape.Linear => "linear",
-        RampShape.Cosine => "cosine",
-        RampShape.OneMinusSqrt => "1-sqrt",
-        _ => throw new ArgumentOutOfRangeException(nameof(shape), shape, null),
-    };
 }
 
 /// <summary>
@@ -63,32 +54,32 @@ public sealed record WsdSchedule(
     /// <summary>The multiplier at optimizer step <paramref name="step"/> (0 for the first step).</summary>
     public double Factor(long step)
     {
+        double factor;
         if (step < WarmupSteps)
         {
             double progress = (double)step / Math.Max(1L, WarmupSteps);
-            double factor = WarmupShape switch
+            factor = WarmupShape switch
             {
                 RampShape.Linear => progress,
                 RampShape.Cosine => 0.5 * (1.0 - Math.Cos(Math.PI * progress)),
                 RampShape.OneMinusSqrt => 1.0 - Math.Sqrt(1.0 - progress),
                 _ => throw new ArgumentOutOfRangeException(nameof(WarmupShape), WarmupShape, null),
             };
-            return Math.Max(0.0, factor * (1.0 - MinLrRatio) + MinLrRatio);
         }
-        if (step < WarmupSteps + StableSteps) return 1.0;
-        if (step < WarmupSteps + StableSteps + DecaySteps)
+        else if (step < WarmupSteps + StableSteps) return 1.0;
+        else if (step < WarmupSteps + StableSteps + DecaySteps)
         {
             double progress = (double)(step - WarmupSteps - StableSteps) / Math.Max(1L, DecaySteps);
-            double factor = DecayShape switch
+            factor = DecayShape switch
             {
                 RampShape.Linear => 1.0 - progress,
                 RampShape.Cosine => 0.5 * (1.0 + Math.Cos(Math.PI * NumCycles * 2.0 * progress)),
                 RampShape.OneMinusSqrt => 1.0 - Math.Sqrt(progress),
                 _ => throw new ArgumentOutOfRangeException(nameof(DecayShape), DecayShape, null),
             };
-            return Math.Max(0.0, factor * (1.0 - MinLrRatio) + MinLrRatio);
         }
-        return MinLrRatio;
+        else return MinLrRatio;
+        return Math.Max(0.0, factor * (1.0 - MinLrRatio) + MinLrRatio);
     }
 
     /// <summary><c>ceil(fraction · steps)</c>, as the original code sizes warmup and decay phases;

@@ -18,7 +18,6 @@ public sealed class CollectiveWatchdog : IDisposable
     private readonly object _lock = new();
     private string? _what;
     private DateTime _since;
-    private long _sequence;
     private bool _fired;
 
     /// <param name="timeout">How long one collective may take.</param>
@@ -35,9 +34,6 @@ public sealed class CollectiveWatchdog : IDisposable
     /// <summary>How long one collective may take before the job is ended.</summary>
     public TimeSpan Timeout { get; }
 
-    /// <summary>Collectives started so far (for tests and logs).</summary>
-    public long Sequence => Interlocked.Read(ref _sequence);
-
     /// <summary>Marks a collective as in flight until the returned handle is disposed.</summary>
     public Scope Enter(string what)
     {
@@ -45,7 +41,6 @@ public sealed class CollectiveWatchdog : IDisposable
         {
             _what = what;
             _since = DateTime.UtcNow;
-            _sequence++;
         }
         return new Scope(this);
     }
@@ -53,10 +48,7 @@ public sealed class CollectiveWatchdog : IDisposable
     /// <summary>Ends the in-flight mark of <see cref="Enter"/>.</summary>
     public readonly struct Scope(CollectiveWatchdog owner) : IDisposable
     {
-        public void Dispose()
-        {
-            lock (owner._lock) owner._what = null;
-        }
+        public void Dispose() { lock (owner._lock) owner._what = null; }
     }
 
     private void Watch()

@@ -56,7 +56,6 @@ public sealed unsafe class MpiCollective : ICollective
 
         int provided;
         Check(((delegate* unmanaged<int*, nint, int, int*, int>)init)(null, 0, ThreadMultiple, &provided), "MPI_Init_thread");
-        ThreadSupport = provided;
         int r, s;
         Check(((delegate* unmanaged<nint, int*, int>)rank)(_comm, &r), "MPI_Comm_rank");
         Check(((delegate* unmanaged<nint, int*, int>)size)(_comm, &s), "MPI_Comm_size");
@@ -91,22 +90,15 @@ public sealed unsafe class MpiCollective : ICollective
     public int LocalSize { get; }
     public string Description { get; }
 
-    /// <summary>The thread support MPI granted (3 = MPI_THREAD_MULTIPLE).</summary>
-    public int ThreadSupport { get; }
+    public void AllReduceSum(Span<float> buffer) => AllReduce(buffer, _float, "floats");
 
-    /// <summary>The limit on one collective, or null.</summary>
-    public TimeSpan? CollectiveTimeout => _watchdog?.Timeout;
+    public void AllReduceSum(Span<double> buffer) => AllReduce(buffer, _double, "doubles");
 
-    public void AllReduceSum(Span<float> buffer)
+    /// <summary>MPI_Allreduce (sum, in place) of <paramref name="buffer"/>, whose elements are MPI type <paramref name="type"/>.</summary>
+    private void AllReduce<T>(Span<T> buffer, nint type, string elements) where T : unmanaged
     {
-        using var watch = _watchdog?.Enter($"MPI_Allreduce of {buffer.Length:N0} floats");
-        fixed (float* p = buffer) Check(_allreduce(InPlace, (nint)p, buffer.Length, _float, _sum, _comm), "MPI_Allreduce");
-    }
-
-    public void AllReduceSum(Span<double> buffer)
-    {
-        using var watch = _watchdog?.Enter($"MPI_Allreduce of {buffer.Length:N0} doubles");
-        fixed (double* p = buffer) Check(_allreduce(InPlace, (nint)p, buffer.Length, _double, _sum, _comm), "MPI_Allreduce");
+        using var watch = _watchdog?.Enter($"MPI_Allreduce of {buffer.Length:N0} {elements}");
+        fixed (T* p = buffer) Check(_allreduce(InPlace, (nint)p, buffer.Length, type, _sum, _comm), "MPI_Allreduce");
     }
 
     public void Broadcast(Span<byte> buffer, int root)

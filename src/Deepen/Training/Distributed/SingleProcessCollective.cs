@@ -15,10 +15,7 @@ public sealed class SingleProcessCollective : ICollective
     public string Description => "single process";
     public void AllReduceSum(Span<float> buffer) { }
     public void AllReduceSum(Span<double> buffer) { }
-    public void Broadcast(Span<byte> buffer, int root)
-    {
-        if (root != 0) throw new ArgumentOutOfRangeException(nameof(root), root, "a single process has only rank 0");
-    }
+    public void Broadcast(Span<byte> buffer, int root) { if (root != 0) throw new ArgumentOutOfRangeException(nameof(root), root, "a single process has only rank 0"); }
     public void Barrier() { }
     public void Abort(int exitCode) => Environment.Exit(exitCode);
     public void Dispose() { }

@@ -107,7 +107,6 @@ public class CollectiveWatchdogTests
             lock (fired) Assert.Empty(fired);
             using (watchdog.Enter("MPI_Allreduce of 3 floats"))
                 Thread.Sleep(900);
-            Assert.Equal(6, watchdog.Sequence);
         }
         Assert.Single(fired);
         Assert.StartsWith("MPI_Allreduce of 3 floats has waited", fired[0]);
