@@ -15,7 +15,7 @@ public static class CliRunner
 
     /// <summary>Sets the verb's action, wrapped so user errors become one line and exit code 1.</summary>
     public static void Handle(this Command command, Action<ParseResult> action) =>
-        command.SetAction((Func<ParseResult, int>)(parse => Run(parse, () => action(parse))));
+        command.HandleWithExitCode(parse => { action(parse); return 0; });
 
     /// <summary>
     /// Sets the verb's action, which returns its own exit code (e.g. 3 for a run that stopped early); user
@@ -23,6 +23,16 @@ public static class CliRunner
     /// </summary>
     public static void HandleWithExitCode(this Command command, Func<ParseResult, int> action) =>
         command.SetAction((Func<ParseResult, int>)(parse => RunWithExitCode(parse, () => action(parse))));
+
+    /// <summary><paramref name="value"/>, or a user error naming <paramref name="flag"/> when it is below 1.</summary>
+    public static int Positive(int value, string flag) =>
+        value >= 1 ? value : throw new DeepenException($"{flag} {value}: expected a positive integer.");
+
+    /// <summary>The command as typed, for records: <c>deepen</c> and every token, shell-quoted where needed.</summary>
+    public static string CommandLine(ParseResult parse) => "deepen " + string.Join(' ', parse.Tokens.Select(t => Quote(t.Value)));
+
+    private static string Quote(string s) =>
+        s.Length > 0 && s.All(c => char.IsLetterOrDigit(c) || "-_./=:,+@".Contains(c)) ? s : "'" + s.Replace("'", "'\\''") + "'";
 
     /// <summary>
     /// The library's message with the settings it names spelled as this command's flags: the leading key of a
@@ -38,8 +48,6 @@ public static class CliRunner
             message = Flag(key) + message[key.Length..];
         return Regex.Replace(message, "`([a-z][a-z0-9_]*)`", m => flags.Contains(Flag(m.Groups[1].Value)) ? Flag(m.Groups[1].Value) : m.Value);
     }
-
-    private static int Run(ParseResult parse, Action action) => RunWithExitCode(parse, () => { action(); return 0; });
 
     private static int RunWithExitCode(ParseResult parse, Func<int> action)
     {

@@ -63,11 +63,6 @@ internal sealed class RequestUsage
 
     public void Add(GeneratedToken t) { NewTokens++; Recurrences += t.Depth; }
 
-    public void Add(IEnumerable<GeneratedToken> tokens)
-    {
-        foreach (var t in tokens) Add(t);
-    }
-
     /// <summary>Counts the request with its status, once: set by the server for every route but /metrics.</summary>
     public Action<int>? Count;
     private int counted;
@@ -315,37 +310,21 @@ public sealed class OpenAiServer : IAsyncDisposable
             {
                 var prompts = Encode();
                 return (prompts, r.Echo ? prompts.Select((p, i) => PromptText(i, p)).ToList() : null);
-            }, genOptions, usage, (row, piece, finish) => new JsonObject
+            }, genOptions, usage, (row, piece, finish) => Envelope(id, "text_completion", new JsonArray(new JsonObject
             {
-                ["id"] = id, ["object"] = "text_completion", ["created"] = Now(), ["model"] = ModelId,
-                ["choices"] = new JsonArray(new JsonObject
-                {
-                    ["index"] = row, ["text"] = piece, ["logprobs"] = null, ["finish_reason"] = FinishName(finish),
-                }),
-            });
+                ["index"] = row, ["text"] = piece, ["logprobs"] = null, ["finish_reason"] = FinishName(finish),
+            })));
             return;
         }
         List<int[]> prompts = [];
         var body = await Scheduled(() => prompts = Encode(), genOptions, usage, null, completions =>
-        {
-            var choices = new JsonArray();
-            for (int i = 0; i < completions.Count; i++)
+            Envelope(id, "text_completion", new JsonArray(completions.Select((c, i) => new JsonObject
             {
-                var c = completions[i];
-                choices.Add(new JsonObject
-                {
-                    ["index"] = i,
-                    ["text"] = (r.Echo ? PromptText(i, prompts[i]) : "") + c.Text,
-                    ["logprobs"] = r.LogProbs is null ? null : LogProbs(c, r.Echo),
-                    ["finish_reason"] = FinishName(c.Finish),
-                });
-            }
-            return new JsonObject
-            {
-                ["id"] = id, ["object"] = "text_completion", ["created"] = Now(), ["model"] = ModelId, ["choices"] = choices,
-                ["usage"] = Usage(completions.Sum(c => c.PromptIds.Length), completions.Sum(c => c.Tokens.Count)),
-            };
-        });
+                ["index"] = i,
+                ["text"] = (r.Echo ? PromptText(i, prompts[i]) : "") + c.Text,
+                ["logprobs"] = r.LogProbs is null ? null : LogProbs(c, r.Echo),
+                ["finish_reason"] = FinishName(c.Finish),
+            }).ToArray()), Usage(completions.Sum(c => c.PromptIds.Length), completions.Sum(c => c.Tokens.Count))));
         await WriteJson(context.Response, 200, body, usage);
     }
 
@@ -367,27 +346,27 @@ public sealed class OpenAiServer : IAsyncDisposable
                 var delta = new JsonObject();
                 if (first) { delta["role"] = "assistant"; first = false; }
                 if (finish is null || piece.Length > 0) delta["content"] = piece;
-                return new JsonObject
-                {
-                    ["id"] = id, ["object"] = "chat.completion.chunk", ["created"] = Now(), ["model"] = ModelId,
-                    ["choices"] = new JsonArray(new JsonObject { ["index"] = row, ["delta"] = delta, ["finish_reason"] = FinishName(finish) }),
-                };
+                return Envelope(id, "chat.completion.chunk",
+                    new JsonArray(new JsonObject { ["index"] = row, ["delta"] = delta, ["finish_reason"] = FinishName(finish) }));
             });
             return;
         }
         var c = await Scheduled(Encode, genOptions, usage, null, completions => completions[0]);
-        await WriteJson(context.Response, 200, usage: usage, body: new JsonObject
+        await WriteJson(context.Response, 200, usage: usage, body: Envelope(id, "chat.completion", new JsonArray(new JsonObject
         {
-            ["id"] = id, ["object"] = "chat.completion", ["created"] = Now(), ["model"] = ModelId,
-            ["choices"] = new JsonArray(new JsonObject
-            {
-                ["index"] = 0,
-                ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = c.Text },
-                ["logprobs"] = null,
-                ["finish_reason"] = FinishName(c.Finish),
-            }),
-            ["usage"] = Usage(c.PromptIds.Length, c.Tokens.Count),
-        });
+            ["index"] = 0,
+            ["message"] = new JsonObject { ["role"] = "assistant", ["content"] = c.Text },
+            ["logprobs"] = null,
+            ["finish_reason"] = FinishName(c.Finish),
+        }), Usage(c.PromptIds.Length, c.Tokens.Count)));
+    }
+
+    /// <summary>The fields every completion answer and stream chunk starts with, in OpenAI's order.</summary>
+    private JsonObject Envelope(string id, string type, JsonArray choices, JsonObject? usage = null)
+    {
+        var body = new JsonObject { ["id"] = id, ["object"] = type, ["created"] = Now(), ["model"] = ModelId, ["choices"] = choices };
+        if (usage is not null) body["usage"] = usage;
+        return body;
     }
 
     /// <summary>
@@ -435,26 +414,15 @@ public sealed class OpenAiServer : IAsyncDisposable
 
         var response = context.Response;
         bool started = false;
+        void Begin() { response.StatusCode = 200; response.ContentType = "text/event-stream; charset=utf-8"; response.SendChunked = true; }
         try
         {
             await foreach (var item in channel.Reader.ReadAllAsync())
             {
-                if (!started)
-                {
-                    response.StatusCode = 200;
-                    response.ContentType = "text/event-stream; charset=utf-8";
-                    response.Headers["Cache-Control"] = "no-cache";
-                    response.SendChunked = true;
-                    started = true;
-                }
+                if (!started) { Begin(); response.Headers["Cache-Control"] = "no-cache"; started = true; }
                 await Send(response, "data: " + item.ToJsonString(Compact) + "\n\n");
             }
-            if (!started)   // nothing was generated (e.g. no prompts): still a valid, empty stream
-            {
-                response.StatusCode = 200;
-                response.ContentType = "text/event-stream; charset=utf-8";
-                response.SendChunked = true;
-            }
+            if (!started) Begin();   // nothing was generated (e.g. no prompts): still a valid, empty stream
             usage.Finish(200);
             await Send(response, "data: [DONE]\n\n");
         }

@@ -73,26 +73,24 @@ public sealed class ServerMetrics
             sb.Append("# HELP ").Append(name).Append(' ').Append(help).Append('\n');
             sb.Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
         }
+        void Value(string name, string type, string help, object value)
+        {
+            Metric(name, type, help);
+            sb.Append(name).Append(' ').Append(value).Append('\n');
+        }
         Metric("deepen_requests_total", "counter", "Requests answered, by HTTP status (499: the client left first).");
         foreach (var (status, n) in byStatus.OrderBy(kv => kv.Key))
             sb.Append("deepen_requests_total{status=\"").Append(status).Append("\"} ").Append(n).Append('\n');
-        Metric("deepen_queue_depth", "gauge", "Requests waiting for the model.");
-        sb.Append("deepen_queue_depth ").Append(queueDepth()).Append('\n');
-        Metric("deepen_running_batch_size", "gauge", "Rows (prompts) being decoded now.");
-        sb.Append("deepen_running_batch_size ").Append(Interlocked.Read(ref runningRows)).Append('\n');
-        Metric("deepen_decode_steps_total", "counter", "Decode steps of the running batch (one token for every row).");
-        sb.Append("deepen_decode_steps_total ").Append(Interlocked.Read(ref decodeSteps)).Append('\n');
-        Metric("deepen_decode_rows_total", "counter", "Rows decoded over all decode steps (divided by deepen_decode_steps_total: the mean batch size).");
-        sb.Append("deepen_decode_rows_total ").Append(Interlocked.Read(ref decodeRows)).Append('\n');
-        Metric("deepen_worker_live_tensors", "gauge", "TorchSharp tensors alive on the model worker when its batch last drained (constant when nothing leaks).");
-        sb.Append("deepen_worker_live_tensors ").Append(Interlocked.Read(ref liveTensors)).Append('\n');
+        Value("deepen_queue_depth", "gauge", "Requests waiting for the model.", queueDepth());
+        Value("deepen_running_batch_size", "gauge", "Rows (prompts) being decoded now.", Interlocked.Read(ref runningRows));
+        Value("deepen_decode_steps_total", "counter", "Decode steps of the running batch (one token for every row).", Interlocked.Read(ref decodeSteps));
+        Value("deepen_decode_rows_total", "counter", "Rows decoded over all decode steps (divided by deepen_decode_steps_total: the mean batch size).", Interlocked.Read(ref decodeRows));
+        Value("deepen_worker_live_tensors", "gauge", "TorchSharp tensors alive on the model worker when its batch last drained (constant when nothing leaks).", Interlocked.Read(ref liveTensors));
         long t = Interlocked.Read(ref tokens), r = Interlocked.Read(ref recurrences);
-        Metric("deepen_generated_tokens_total", "counter", "Tokens generated.");
-        sb.Append("deepen_generated_tokens_total ").Append(t).Append('\n');
-        Metric("deepen_recurrences_total", "counter", "Recurrences of the shared block spent on generated tokens (1 per token for a plain model).");
-        sb.Append("deepen_recurrences_total ").Append(r).Append('\n');
-        Metric("deepen_mean_recurrences_per_token", "gauge", "deepen_recurrences_total / deepen_generated_tokens_total (0 before the first token).");
-        sb.Append("deepen_mean_recurrences_per_token ").Append((t == 0 ? 0.0 : r / (double)t).ToString("R", inv)).Append('\n');
+        Value("deepen_generated_tokens_total", "counter", "Tokens generated.", t);
+        Value("deepen_recurrences_total", "counter", "Recurrences of the shared block spent on generated tokens (1 per token for a plain model).", r);
+        Value("deepen_mean_recurrences_per_token", "gauge", "deepen_recurrences_total / deepen_generated_tokens_total (0 before the first token).",
+            (t == 0 ? 0.0 : r / (double)t).ToString("R", inv));
         Metric("deepen_request_duration_seconds", "histogram", "Wall time of a request, from arrival to its last byte.");
         long cumulative = 0;
         for (int i = 0; i <= LatencyBuckets.Length; i++)

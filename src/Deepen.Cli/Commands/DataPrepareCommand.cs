@@ -43,17 +43,13 @@ public static class DataPrepareCommand
                 HoldoutRows = parse.GetValue(holdoutRows),
                 Seed = parse.GetValue(seed),
                 Threads = parse.GetValue(threads),
-                Command = "deepen " + string.Join(' ', parse.Tokens.Select(t => Quote(t.Value))),
+                Command = CliRunner.CommandLine(parse),
                 Log = Console.WriteLine,
             };
             var tok = services.OpenTokenizer(parse.GetValue(tokenizer)!);
             using var disposeTok = tok as IDisposable;
-            try { DataPreparer.Prepare(options, tok); }
-            finally { (tok as IDisposable)?.Dispose(); }
+            DataPreparer.Prepare(options, tok);
         });
         return cmd;
     }
-
-    private static string Quote(string s) =>
-        s.Length > 0 && s.All(c => char.IsLetterOrDigit(c) || "-_./=:,+@".Contains(c)) ? s : "'" + s.Replace("'", "'\\''") + "'";
 }

@@ -3,8 +3,6 @@ using Deepen.Checkpoints;
 using Deepen.Evaluation;
 using Deepen.Evaluation.Reports;
 using Deepen.Evaluation.Tasks;
-using Deepen.Inference;
-using Deepen.Modeling;
 
 namespace Deepen.Cli.Commands;
 
@@ -65,7 +63,7 @@ public static class EvalCommand
                 NumFewshot = parse.GetValue(numFewshot),
                 Limit = parse.GetValue(limit),
                 Seed = parse.GetValue(limitSeed),
-                MaxNewTokens = Positive(parse.GetValue(maxNewTokens), "--max-new-tokens"),
+                MaxNewTokens = CliRunner.Positive(parse.GetValue(maxNewTokens), "--max-new-tokens"),
                 Fields = new QaFields(parse.GetValue(questionField)!, parse.GetValue(answerField)!, parse.GetValue(targetField)!, parse.GetValue(goldPattern)),
                 PromptTemplate = parse.GetValue(promptTemplate),
                 StrictPattern = parse.GetValue(strictPattern),
@@ -82,14 +80,9 @@ public static class EvalCommand
             var options = new ModelSweepOptions
             {
                 Recurrences = ModelSweep.ParseRecurrences(parse.GetValue(recurrence)),
-                BatchSize = Positive(parse.GetValue(batchSize), "--batch-size"),
+                BatchSize = CliRunner.Positive(parse.GetValue(batchSize), "--batch-size"),
                 Seed = parse.GetValue(seed),
-                InitialState = parse.GetValue(state) switch
-                {
-                    "random" => StateInit.Random,
-                    "zeros" => StateInit.Zeros,
-                    var v => throw new DeepenException($"--state '{v}': expected random or zeros."),
-                },
+                InitialState = InferenceFlags.ParseState(parse.GetValue(state)),
                 DType = HfModel.ParseDType(parse.GetValue(dtype)!),
                 Device = DeviceFlag.Resolve(parse, device),
                 OutputDir = parse.GetValue(outDir)!,
@@ -115,7 +108,4 @@ public static class EvalCommand
         });
         return cmd;
     }
-
-    private static int Positive(int value, string flag) =>
-        value >= 1 ? value : throw new DeepenException($"{flag} {value}: expected a positive integer.");
 }

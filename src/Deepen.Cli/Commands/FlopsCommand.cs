@@ -19,8 +19,7 @@ public static class FlopsCommand
         cmd.Handle(parse =>
         {
             var s = ModelSummary.For(parse.GetValue(model)!);
-            int gradDepth = parse.GetValue(depth);
-            if (gradDepth < 1) throw new DeepenException($"--backprop-depth {gradDepth}: expected a positive integer.");
+            int gradDepth = CliRunner.Positive(parse.GetValue(depth), "--backprop-depth");
             var rs = parse.GetValue(recurrence) is { Length: > 0 } given ? given : [s.Recurrent?.MeanRecurrence ?? 1];
             if (rs.Any(r => r < 1)) throw new DeepenException("--recurrence: every value must be a positive integer.");
             var c = s.Config;

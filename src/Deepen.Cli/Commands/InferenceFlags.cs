@@ -52,16 +52,8 @@ public sealed class InferenceFlags
         if (!Directory.Exists(dir)) throw new DeepenException($"--model {dir}: directory not found.");
         var device = DeviceFlag.Resolve(parse, Device);
         var model = DeepenModel.Load(dir, HfModel.ParseDType(parse.GetValue(DType)!), device);
-        try
-        {
-            var tokenizer = TextTokenizer.FromDirectory(dir);
-            return (model, tokenizer);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        try { return (model, TextTokenizer.FromDirectory(dir)); }
+        catch { model.Dispose(); throw; }
     }
 
     /// <summary>The depth flags, checked against the model (<see cref="DeepenModel.CheckDepth"/>).</summary>
@@ -71,18 +63,21 @@ public sealed class InferenceFlags
         var adaptive = parse.GetValue(Adaptive);
         if (adaptive is null && maxR is not null) throw new DeepenException("--max-recurrence goes with --adaptive; use --recurrence for a fixed depth.");
         if (adaptive is not null && r is not null) throw new DeepenException("give either --recurrence (fixed depth) or --adaptive with --max-recurrence, not both.");
-        var state = parse.GetValue(State) switch
-        {
-            "random" => StateInit.Random,
-            "zeros" => StateInit.Zeros,
-            var v => throw new DeepenException($"--state '{v}': expected random or zeros."),
-        };
+        var state = ParseState(parse.GetValue(State));
         var depth = adaptive is null
             ? new DepthOptions { Recurrence = r, InitialState = state }
             : DepthOptions.Adaptive(ExitCriterion.Parse(adaptive), maxR ?? 32, state);
         model.CheckDepth(depth);
         return depth;
     }
+
+    /// <summary>The value of a <c>--state</c> flag: random or zeros.</summary>
+    public static StateInit ParseState(string? value) => value switch
+    {
+        "random" => StateInit.Random,
+        "zeros" => StateInit.Zeros,
+        var v => throw new DeepenException($"--state '{v}': expected random or zeros."),
+    };
 
     /// <summary>The cache flags.</summary>
     public KvCacheOptions Cache(ParseResult parse)

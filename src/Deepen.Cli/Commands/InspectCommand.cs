@@ -48,15 +48,15 @@ public static class InspectCommand
             foreach (var p in s.Parts) rows.Add(($"params: {p.Part}", $"{p.Parameters:N0} ({p.Tensors} tensors)"));
             rows.Add(("params: total", $"{s.TotalParameters:N0}"));
             rows.Add(("tokenizer", DescribeTokenizer(dir)));
-            Table.Print(rows);
+            int w = rows.Max(r => r.Item1.Length);   // two aligned plain-text columns, also readable when piped
+            foreach (var (k, v) in rows) Console.WriteLine($"{k.PadRight(w)}  {v}");
         });
         return cmd;
     }
 
     private static string DescribeTokenizer(string dir)
     {
-        if (!File.Exists(Path.Combine(dir, TextTokenizer.TokenizerJsonFileName)) && !File.Exists(Path.Combine(dir, TextTokenizer.SentencePieceFileName)))
-            return "none";
+        if (!TextTokenizer.ExistsIn(dir)) return "none";
         using var t = TextTokenizer.FromDirectory(dir);
         return $"{t.Kind}, vocab {t.VocabSize}, BOS {t.BosToken ?? "-"} ({t.BosId?.ToString() ?? "-"}), EOS {t.EosToken ?? "-"} ({t.EosId?.ToString() ?? "-"})" +
                (t.ChatTemplate is null ? "" : ", chat template");

@@ -26,11 +26,10 @@ public static class ServeCommand
             var templateName = parse.GetValue(template);
             var chat = templateName is null ? null : ChatFormat.Named(templateName);
             if (parse.GetValue(port) is < 0 or > 65535) throw new DeepenException($"--port {parse.GetValue(port)}: expected 0..65535.");
-            if (parse.GetValue(queue) < 1) throw new DeepenException($"--queue {parse.GetValue(queue)}: expected a positive integer.");
-            if (parse.GetValue(maxBatch) < 1) throw new DeepenException($"--max-batch {parse.GetValue(maxBatch)}: expected a positive integer.");
-            if (parse.GetValue(threads) < 1) throw new DeepenException($"--threads {parse.GetValue(threads)}: expected a positive integer.");
-            TorchSharp.torch.set_num_threads(parse.GetValue(threads));
-            if (parse.GetValue(prefillBudget) < 1) throw new DeepenException($"--prefill-tokens {parse.GetValue(prefillBudget)}: expected a positive integer.");
+            CliRunner.Positive(parse.GetValue(queue), "--queue");
+            CliRunner.Positive(parse.GetValue(maxBatch), "--max-batch");
+            TorchSharp.torch.set_num_threads(CliRunner.Positive(parse.GetValue(threads), "--threads"));
+            CliRunner.Positive(parse.GetValue(prefillBudget), "--prefill-tokens");
             var (model, tokenizer) = flags.Load(parse);
             using var _m = model;
             using var _t = tokenizer;

@@ -103,7 +103,7 @@ public static class TrainCommand
             Log = bar ? log : Console.WriteLine,
             Progress = bar ? (step, total) => progress("train", step, total) : null,
             Cancel = interrupt.Token,
-            CommandLine = prefix + "deepen " + string.Join(' ', parse.Tokens.Select(t => Quote(t.Value))),
+            CommandLine = prefix + CliRunner.CommandLine(parse),
             Collective = ranks,
         }));
 
@@ -165,7 +165,4 @@ public static class TrainCommand
             ? $"; did you mean '{nearest}'?"
             : "; 'deepen train --help' lists the flags (every config key is one)."));
     }
-
-    private static string Quote(string s) =>
-        s.Length > 0 && s.All(c => char.IsLetterOrDigit(c) || "-_./=:,+@".Contains(c)) ? s : "'" + s.Replace("'", "'\\''") + "'";
 }

@@ -11,15 +11,8 @@ public static class HfModel
         var config = HfConfig.Load(dir);
         using var store = TensorStore.Open(dir);
         var model = new LlamaModel(config, dtype, device);
-        try
-        {
-            HfLayout.Load(model, store);
-        }
-        catch
-        {
-            model.Dispose();
-            throw;
-        }
+        try { HfLayout.Load(model, store); }
+        catch { model.Dispose(); throw; }
         model.eval();
         return model;
     }

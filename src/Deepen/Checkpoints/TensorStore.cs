@@ -30,18 +30,11 @@ public sealed class TensorStore : IDisposable
         var index = System.IO.Path.Combine(dir, IndexFile);
         var single = System.IO.Path.Combine(dir, SingleFile);
         if (File.Exists(index)) return OpenSharded(dir, index);
-        if (File.Exists(single))
-        {
-            var f = SafetensorsFile.Open(single);
-            return new TensorStore(dir, [f], f.Entries.Keys.ToDictionary(k => k, _ => f));
-        }
-        var others = System.IO.Directory.Exists(dir) ? System.IO.Directory.GetFiles(dir, "*.safetensors") : [];
-        if (others.Length == 1)
-        {
-            var f = SafetensorsFile.Open(others[0]);
-            return new TensorStore(dir, [f], f.Entries.Keys.ToDictionary(k => k, _ => f));
-        }
-        throw new DeepenException($"{dir}: no weights found; expected {SingleFile} or {IndexFile} with its shards.");
+        string[] files = File.Exists(single) ? [single]
+            : System.IO.Directory.Exists(dir) ? System.IO.Directory.GetFiles(dir, "*.safetensors") : [];
+        if (files.Length != 1) throw new DeepenException($"{dir}: no weights found; expected {SingleFile} or {IndexFile} with its shards.");
+        var f = SafetensorsFile.Open(files[0]);
+        return new TensorStore(dir, [f], f.Entries.Keys.ToDictionary(k => k, _ => f));
     }
 
     private static TensorStore OpenSharded(string dir, string indexPath)
@@ -88,14 +81,21 @@ public sealed class TensorStore : IDisposable
         ? f.Entries[name]
         : throw new DeepenException($"{Directory}: tensor '{name}' is missing from the checkpoint.");
 
+    /// <summary>The entry of <paramref name="name"/>, checked against <paramref name="expectedShape"/> when one is given.</summary>
+    public SafetensorsEntry Entry(string name, long[]? expectedShape)
+    {
+        var entry = Entry(name);
+        if (expectedShape is not null && !entry.Shape.SequenceEqual(expectedShape))
+            throw new DeepenException($"{FileOf(name)}: tensor '{name}' has shape [{string.Join(", ", entry.Shape)}] but the config implies [{string.Join(", ", expectedShape)}].");
+        return entry;
+    }
+
     public string FileOf(string name) => _byName.TryGetValue(name, out var f) ? f.Path : Directory;
 
     /// <summary>Reads one tensor, checking its shape, converted to <paramref name="dtype"/>.</summary>
     public Tensor Read(string name, long[]? expectedShape = null, ScalarType? dtype = null)
     {
-        var entry = Entry(name);
-        if (expectedShape is not null && !entry.Shape.SequenceEqual(expectedShape))
-            throw new DeepenException($"{FileOf(name)}: tensor '{name}' has shape [{string.Join(", ", entry.Shape)}] but the config implies [{string.Join(", ", expectedShape)}].");
+        Entry(name, expectedShape);
         return _byName[name].Read(name, dtype);
     }
 

@@ -17,7 +17,6 @@ public static class EquivalenceCheck
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
-        double diff;
         Tensor ids, reference;
         using (var source = HfModel.Load(sourceDir, storedDType, device))
         {
@@ -26,11 +25,8 @@ public static class EquivalenceCheck
             ids = randint(0, source.Config.VocabSize, [1, Math.Min(tokens, source.Config.MaxPositionEmbeddings)], dtype: ScalarType.Int64, generator: gen).to(device ?? CPU);
             reference = source.ForwardLayers(ids, plan.All);                                           // (1, T, V)
         }
-        using (var converted = RecurrentCheckpoint.Load(convertedDir, ScalarType.Float32, device))
-        {
-            var logits = converted.forward(ids, new Modeling.RecurrenceOptions(1, State: Modeling.StateInit.Zeros) { BypassAdapter = true });
-            diff = (logits - reference).abs().max().item<float>();
-        }
-        return diff;
+        using var converted = RecurrentCheckpoint.Load(convertedDir, ScalarType.Float32, device);
+        var logits = converted.forward(ids, new Modeling.RecurrenceOptions(1, State: Modeling.StateInit.Zeros) { BypassAdapter = true });
+        return (logits - reference).abs().max().item<float>();
     }
 }

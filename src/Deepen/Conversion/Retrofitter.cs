@@ -67,10 +67,8 @@ public static class Retrofitter
         var source = HfConfig.Load(o.From);
         var plan = o.Plan.Validated(source.NumLayers);
         var config = TargetConfig(source, plan, o);
-        if (Directory.Exists(o.Out) && !o.Force)
-            throw new DeepenException($"{Path.GetFullPath(o.Out)}: output already exists; choose another path or pass `force` to replace it.");
 
-        double? maxDiff = null;
+        double? maxDiff = null;   // AtomicDirectory refuses an existing output (without `force`) before anything is written
         AtomicDirectory.Write(o.Out, o.Force, tmp =>
         {
             using (var store = TensorStore.Open(o.From))

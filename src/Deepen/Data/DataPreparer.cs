@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Deepen.Checkpoints;
 using Deepen.Tokenization;
 
 namespace Deepen.Data;
@@ -117,7 +118,7 @@ public static class DataPreparer
                 Sources = sourceInfos,
                 ElapsedSeconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
             };
-            WriteAtomically(Path.Combine(options.OutDir, ManifestFile), JsonSerializer.Serialize(manifest, DataManifest.Json) + "\n");
+            AtomicFile.WriteAllText(Path.Combine(options.OutDir, ManifestFile), JsonSerializer.Serialize(manifest, DataManifest.Json) + "\n");
             log($"wrote {trainPath} ({manifest.Train.Rows} rows) and {valPath} ({manifest.Val.Rows} rows) of {rowLength} {dtype.Name()} tokens; " +
                 $"{documents} documents, {packer.Tokens} tokens ({packer.Pending} in the dropped final partial row) in {clock.Elapsed.TotalSeconds:F1} s");
             return manifest;
@@ -178,12 +179,5 @@ public static class DataPreparer
         if (threads == 1) for (int i = 0; i < chunk.Count; i++) EncodeOne(i);
         else Parallel.For(0, chunk.Count, new ParallelOptions { MaxDegreeOfParallelism = threads }, EncodeOne);
         return encoded;
-    }
-
-    private static void WriteAtomically(string path, string text)
-    {
-        var tmp = path + ".tmp-" + Environment.ProcessId;
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, path, overwrite: true);
     }
 }

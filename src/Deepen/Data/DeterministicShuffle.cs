@@ -14,37 +14,23 @@ public static class DeterministicShuffle
         if (n < 0 || n > Array.MaxLength) throw new DeepenException($"cannot shuffle {n} rows (at most {Array.MaxLength}).");
         var perm = new int[n];
         for (int i = 0; i < perm.Length; i++) perm[i] = i;
-        var rng = new SplitMix64(seed);
+        var rng = new SplitMix64(unchecked((ulong)seed));
         for (int i = perm.Length - 1; i > 0; i--)
         {
-            int j = (int)rng.NextBelow((ulong)i + 1);
+            int j = (int)NextBelow(rng, (ulong)i + 1);
             (perm[i], perm[j]) = (perm[j], perm[i]);
         }
         return perm;
     }
 
-    /// <summary>SplitMix64 (Steele, Lea, Flood 2014): state += 0x9E3779B97F4A7C15, then two xor-shift-multiply rounds.</summary>
-    public struct SplitMix64(long seed)
+    /// <summary>Uniform in [0, bound): draws below 2^64 mod bound are rejected, then the remainder is taken.</summary>
+    private static ulong NextBelow(SplitMix64 rng, ulong bound)
     {
-        private ulong _state = unchecked((ulong)seed);
-
-        public ulong Next()
+        ulong threshold = (0UL - bound) % bound;
+        while (true)
         {
-            ulong z = _state += 0x9E3779B97F4A7C15UL;
-            z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-            z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-            return z ^ (z >> 31);
-        }
-
-        /// <summary>Uniform in [0, bound): draws below 2^64 mod bound are rejected, then the remainder is taken.</summary>
-        public ulong NextBelow(ulong bound)
-        {
-            ulong threshold = (0UL - bound) % bound;
-            while (true)
-            {
-                ulong r = Next();
-                if (r >= threshold) return r % bound;
-            }
+            ulong r = rng.NextUInt64();
+            if (r >= threshold) return r % bound;
         }
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Deepen.Checkpoints;
 
 namespace Deepen.Data;
 
@@ -9,33 +10,23 @@ public static class JsonlFile
     /// <summary>Writes one JSON object per item (its fields by <paramref name="fields"/>); returns the number written.</summary>
     public static int Write<T>(string path, IEnumerable<T> items, Action<Utf8JsonWriter, T> fields)
     {
-        var full = Path.GetFullPath(path);
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
-        var tmp = full + ".tmp-" + Environment.ProcessId;
         int count = 0;
-        try
+        AtomicFile.Write(path, tmp =>
         {
-            using (var stream = File.Create(tmp))
+            using var stream = File.Create(tmp);
+            var options = new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+            foreach (var item in items)
             {
-                var options = new JsonWriterOptions { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
-                foreach (var item in items)
+                using (var writer = new Utf8JsonWriter(stream, options))
                 {
-                    using (var writer = new Utf8JsonWriter(stream, options))
-                    {
-                        writer.WriteStartObject();
-                        fields(writer, item);
-                        writer.WriteEndObject();
-                    }
-                    stream.WriteByte((byte)'\n');
-                    count++;
+                    writer.WriteStartObject();
+                    fields(writer, item);
+                    writer.WriteEndObject();
                 }
+                stream.WriteByte((byte)'\n');
+                count++;
             }
-            File.Move(tmp, full, overwrite: true);
-            return count;
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
+        });
+        return count;
     }
 }

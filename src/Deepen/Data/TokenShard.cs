@@ -50,27 +50,7 @@ public sealed unsafe class TokenShard : IDisposable
         return new TokenShard(path, header);
     }
 
-    /// <summary>Copies row <paramref name="row"/> (all <see cref="RowLength"/> tokens) into <paramref name="dest"/>.</summary>
-    public void ReadRow(long row, Span<int> dest) => ReadRow(row, 0, dest);
-
-    /// <summary>Copies <c>dest.Length</c> tokens of row <paramref name="row"/>, starting at token <paramref name="start"/>.</summary>
-    public void ReadRow(long row, int start, Span<int> dest)
-    {
-        CheckRange(row, start, dest.Length);
-        byte* p = RowPointer(row, start);
-        if (DType == TokenDType.UInt16)
-        {
-            var src = new ReadOnlySpan<ushort>(p, dest.Length);
-            for (int i = 0; i < src.Length; i++) dest[i] = src[i];
-        }
-        else
-        {
-            var src = new ReadOnlySpan<uint>(p, dest.Length);
-            for (int i = 0; i < src.Length; i++) dest[i] = checked((int)src[i]);
-        }
-    }
-
-    /// <summary>Same as <see cref="ReadRow(long,int,Span{int})"/>, widening to int64 (the dtype of model inputs).</summary>
+    /// <summary>Copies <c>dest.Length</c> tokens of row <paramref name="row"/>, starting at token <paramref name="start"/>, widened to int64 (the dtype of model inputs).</summary>
     public void ReadRow(long row, int start, Span<long> dest)
     {
         CheckRange(row, start, dest.Length);
@@ -85,13 +65,6 @@ public sealed unsafe class TokenShard : IDisposable
             var src = new ReadOnlySpan<uint>(p, dest.Length);
             for (int i = 0; i < src.Length; i++) dest[i] = src[i];
         }
-    }
-
-    /// <summary>The stored bytes of one row (little-endian <see cref="DType"/>), valid while the shard is open.</summary>
-    public ReadOnlySpan<byte> RowBytes(long row)
-    {
-        CheckRange(row, 0, RowLength);
-        return new ReadOnlySpan<byte>(RowPointer(row, 0), checked((int)Header.RowBytes));
     }
 
     private byte* RowPointer(long row, int start) =>

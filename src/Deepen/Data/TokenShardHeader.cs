@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 
@@ -89,10 +88,6 @@ public sealed record TokenShardHeader(int Version, TokenDType DType, int RowLeng
         return header;
     }
 
-    private static string Printable(ReadOnlySpan<byte> bytes)
-    {
-        var sb = new StringBuilder();
-        foreach (byte b in bytes) sb.Append(b is >= 32 and < 127 ? (char)b : '.');
-        return sb.ToString();
-    }
+    private static string Printable(ReadOnlySpan<byte> bytes) =>
+        new([.. bytes.ToArray().Select(b => b is >= 32 and < 127 ? (char)b : '.')]);
 }

@@ -81,9 +81,6 @@ public sealed class TokenShardLoader : IDisposable
     /// <summary>Rows one step takes across all ranks: B × W.</summary>
     public long GlobalBatchRows => (long)_options.BatchSize * _options.WorldSize;
 
-    /// <summary>The header metadata of the first shard (tokenizer fingerprint, source, ...).</summary>
-    public TokenShardMetadata Metadata => _shards[0].Header.Metadata;
-
     /// <summary>The position to store in a checkpoint.</summary>
     public TokenLoaderState State { get; private set; }
 

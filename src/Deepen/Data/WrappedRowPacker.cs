@@ -2,7 +2,7 @@ namespace Deepen.Data;
 
 /// <summary>
 /// "Wrapped" packing (trl's <c>pack_dataset(strategy="wrapped")</c>): tokens of consecutive documents
-/// are concatenated into one stream and cut into rows of exactly <see cref="RowLength"/> tokens; a
+/// are concatenated into one stream and cut into rows of exactly the given row length; a
 /// document may straddle rows. Each complete row is handed to the sink at once; the tokens left in an
 /// unfinished row at the end are <see cref="Pending"/> (the preparer drops them).
 /// </summary>
@@ -18,8 +18,6 @@ public sealed class WrappedRowPacker
         _row = new int[rowLength];
         _emit = emit;
     }
-
-    public int RowLength => _row.Length;
 
     /// <summary>Complete rows emitted so far.</summary>
     public long Rows { get; private set; }

@@ -39,18 +39,11 @@ public static class AnswerExtraction
         var matches = pattern.Matches(text);
         if (matches.Count == 0) return Invalid;
         var m = select == Select.First ? matches[0] : matches[^1];
-        string value;
         int groups = pattern.GetGroupNumbers().Length - 1;
-        if (groups == 0) value = m.Value;
-        else
-        {
-            value = "";
-            bool any = false;
-            for (int g = 1; g <= groups && !any; g++)
-                if (m.Groups[g].Success && m.Groups[g].Length > 0) { value = m.Groups[g].Value; any = true; }
-            if (!any) return Invalid;
-        }
-        return value.Trim();
+        if (groups == 0) return m.Value.Trim();
+        for (int g = 1; g <= groups; g++)
+            if (m.Groups[g].Success && m.Groups[g].Length > 0) return m.Groups[g].Value.Trim();
+        return Invalid;
     }
 
     /// <summary>

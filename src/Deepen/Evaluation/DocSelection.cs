@@ -1,3 +1,5 @@
+using Deepen.Data;
+
 namespace Deepen.Evaluation;
 
 /// <summary>Which documents of a task to evaluate under <c>--limit</c>.</summary>
@@ -15,22 +17,14 @@ public static class DocSelection
         if (limit is null || limit >= count) return Enumerable.Range(0, count).ToArray();
         if (seed is null) return Enumerable.Range(0, limit.Value).ToArray();
         var perm = Enumerable.Range(0, count).ToArray();
-        ulong state = unchecked((ulong)seed.Value);
+        var rng = new SplitMix64(unchecked((ulong)seed.Value));
         for (int i = count - 1; i > 0; i--)
         {
-            int j = (int)(Next(ref state) % (ulong)(i + 1));
+            int j = (int)(rng.NextUInt64() % (ulong)(i + 1));
             (perm[i], perm[j]) = (perm[j], perm[i]);
         }
         var chosen = perm[..limit.Value];
         Array.Sort(chosen);
         return chosen;
-    }
-
-    private static ulong Next(ref ulong state)
-    {
-        ulong z = state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
     }
 }

@@ -15,7 +15,7 @@ public static class LossEvaluation
 
     /// <param name="batches">micro-batches of <paramref name="batchSize"/> rows per recurrence; 0 = all rows.</param>
     public static IReadOnlyList<SweepPoint> Run(DeepenModel model, IReadOnlyList<string> shards, IReadOnlyList<int> recurrences,
-        int batchSize, int batches, long seed = 74, string? fingerprint = null, Action<string>? log = null)
+        int batchSize, int batches, long seed = 74, string? fingerprint = null)
     {
         var points = new List<SweepPoint>();
         foreach (var r in model.Recurrences(recurrences))
@@ -25,7 +25,6 @@ public static class LossEvaluation
             if (result.Count == 0) throw new DeepenException($"{string.Join(", ", shards)}: no held-out rows to evaluate.");
             var held = result.Values.Single();
             points.Add(new SweepPoint(TaskName, "loss", r, held.Loss, null, held.Tokens, sw.Elapsed.TotalSeconds, 0));
-            log?.Invoke($"loss @ r={r}: {held.Loss:F4} over {held.Tokens:N0} tokens ({sw.Elapsed.TotalSeconds:F1} s)");
         }
         return points;
     }

@@ -176,7 +176,7 @@ public static class ModelSweep
                 var c = HfConfig.Load(m.Dir);
                 shape = new Shape(false, c.NumLayers, 0, c.VocabSize);
             }
-            if (needTokenizer && !HasTokenizer(m.Dir))
+            if (needTokenizer && !TextTokenizer.ExistsIn(m.Dir))
                 throw DeepenException.BadSetting("model", $"{m.Dir}: no {TextTokenizer.TokenizerJsonFileName} or {TextTokenizer.SentencePieceFileName}; text tasks need the model's tokenizer in its directory.");
             return shape;
         }).ToList();
@@ -252,7 +252,7 @@ public static class ModelSweep
     private static string? CheckShards(SweepModel model, Shape shape, IReadOnlyList<string> shards)
     {
         string? fingerprint = null;
-        if (HasTokenizer(model.Dir))
+        if (TextTokenizer.ExistsIn(model.Dir))
         {
             using var tok = TextTokenizer.FromDirectory(model.Dir);
             fingerprint = tok.Fingerprint;
@@ -285,9 +285,6 @@ public static class ModelSweep
         }
         return info;
     }
-
-    private static bool HasTokenizer(string dir) =>
-        File.Exists(Path.Combine(dir, TextTokenizer.TokenizerJsonFileName)) || File.Exists(Path.Combine(dir, TextTokenizer.SentencePieceFileName));
 
     private static string DirName(string dir) => Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(dir)));
 }

@@ -26,14 +26,6 @@ public static class BpePreTokenizer
         }
     }
 
-    /// <summary>The pieces of <paramref name="text"/> as strings (for inspection and tests).</summary>
-    public static List<string> Split(string text)
-    {
-        var ranges = new List<(int, int)>();
-        Split(text.AsSpan(), ranges);
-        return ranges.Select(r => text.Substring(r.Item1, r.Item2)).ToList();
-    }
-
     private enum Kind { Letter, Number, Space, Other }
 
     private static Kind KindAt(ReadOnlySpan<char> s, int i, out int width)

@@ -13,14 +13,6 @@ public static class ByteLevel
     private static readonly char[] Map = BuildMap();
     private static readonly Dictionary<char, byte> Inverse = Enumerable.Range(0, 256).ToDictionary(b => Map[b], b => (byte)b);
 
-    /// <summary>The token string of a byte sequence.</summary>
-    public static string Encode(ReadOnlySpan<byte> bytes)
-    {
-        var chars = new char[bytes.Length];
-        for (int i = 0; i < bytes.Length; i++) chars[i] = Map[bytes[i]];
-        return new string(chars);
-    }
-
     /// <summary>Appends the bytes a token string stands for; false when it holds a character outside the map.</summary>
     public static bool TryDecode(string token, List<byte> output)
     {

@@ -1,5 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using Deepen.Checkpoints;
 
 namespace Deepen.Tokenization;
 
@@ -189,23 +190,12 @@ public static class HfTokenizerFiles
         w.WriteEndObject();
     }
 
-    private static void WriteAtomically(string path, Action<Utf8JsonWriter> write)
+    private static void WriteAtomically(string path, Action<Utf8JsonWriter> write) => AtomicFile.Write(path, tmp =>
     {
-        var tmp = path + ".tmp-" + Environment.ProcessId;
-        try
-        {
-            using (var stream = File.Create(tmp))
-            using (var writer = new Utf8JsonWriter(stream, Indented))
-            {
-                write(writer);
-                writer.Flush();
-                stream.WriteByte((byte)'\n');
-            }
-            File.Move(tmp, path, overwrite: true);
-        }
-        finally
-        {
-            if (File.Exists(tmp)) File.Delete(tmp);
-        }
-    }
+        using var stream = File.Create(tmp);
+        using var writer = new Utf8JsonWriter(stream, Indented);
+        write(writer);
+        writer.Flush();
+        stream.WriteByte((byte)'\n');
+    });
 }

@@ -32,14 +32,5 @@ internal sealed record SpecialTokenFraming(IReadOnlyList<int> Prefix, IReadOnlyL
     }
 
     /// <summary>Returns prefix + body + suffix.</summary>
-    public int[] Frame(int[] body)
-    {
-        if (Prefix.Count == 0 && Suffix.Count == 0)
-            return body;
-        var result = new int[Prefix.Count + body.Length + Suffix.Count];
-        for (var i = 0; i < Prefix.Count; i++) result[i] = Prefix[i];
-        body.CopyTo(result, Prefix.Count);
-        for (var i = 0; i < Suffix.Count; i++) result[Prefix.Count + body.Length + i] = Suffix[i];
-        return result;
-    }
+    public int[] Frame(int[] body) => Prefix.Count == 0 && Suffix.Count == 0 ? body : [.. Prefix, .. body, .. Suffix];
 }

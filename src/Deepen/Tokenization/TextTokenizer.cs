@@ -46,6 +46,10 @@ public sealed class TextTokenizer : IDisposable, Deepen.Tokenization.ITokenEncod
         framing = SpecialTokenFraming.Resolve(backend.OwnPrefix, backend.OwnSuffix, addBos, addEos, BosId, EosId);
     }
 
+    /// <summary>Whether <paramref name="dir"/> holds a tokenizer.json or a tokenizer.model.</summary>
+    public static bool ExistsIn(string dir) =>
+        File.Exists(Path.Combine(dir, TokenizerJsonFileName)) || File.Exists(Path.Combine(dir, SentencePieceFileName));
+
     /// <summary>
     /// Loads the tokenizer of <paramref name="dir"/>: tokenizer.json when present, else tokenizer.model;
     /// plus the optional tokenizer_config.json (and chat_template.jinja, generation_config.json, config.json).
@@ -72,15 +76,8 @@ public sealed class TextTokenizer : IDisposable, Deepen.Tokenization.ITokenEncod
         ITokenizerBackend backend = path == jsonPath
             ? TokenizerJsonBackend.Load(bytes, path)
             : SentencePieceBackend.Load(bytes, path);
-        try
-        {
-            return new TextTokenizer(backend, config, Convert.ToHexStringLower(SHA256.HashData(bytes)), full);
-        }
-        catch
-        {
-            backend.Dispose();
-            throw;
-        }
+        try { return new TextTokenizer(backend, config, Convert.ToHexStringLower(SHA256.HashData(bytes)), full); }
+        catch { backend.Dispose(); throw; }
     }
 
     /// <summary>"tokenizer.json" or "sentencepiece".</summary>

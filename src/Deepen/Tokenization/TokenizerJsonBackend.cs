@@ -58,11 +58,11 @@ internal sealed class TokenizerJsonBackend : ITokenizerBackend
         var ids = Array.ConvertAll(native.Encode(text), id => checked((int)id));
         var prefix = vocabulary.Prefix;
         var suffix = vocabulary.Suffix;
-        if (!StartsWith(ids, prefix) || !EndsWith(ids, suffix) || ids.Length < prefix.Count + suffix.Count)
+        if (!ids.AsSpan().StartsWith(prefix) || !ids.AsSpan().EndsWith(suffix) || ids.Length < prefix.Length + suffix.Length)
             throw new InvalidOperationException(
                 $"{path}: the post_processor was expected to add [{string.Join(", ", prefix)}] before and "
                 + $"[{string.Join(", ", suffix)}] after the text, but the encoding is [{string.Join(", ", ids)}].");
-        return ids[prefix.Count..(ids.Length - suffix.Count)];
+        return ids[prefix.Length..(ids.Length - suffix.Length)];
     }
 
     public string Decode(IReadOnlyList<int> ids, bool skipSpecialTokens)
@@ -99,20 +99,4 @@ internal sealed class TokenizerJsonBackend : ITokenizerBackend
     public string? IdToToken(int id) => vocabulary.IdToToken(id);
 
     public void Dispose() => native.Dispose();
-
-    private static bool StartsWith(int[] ids, IReadOnlyList<int> prefix)
-    {
-        if (ids.Length < prefix.Count) return false;
-        for (var i = 0; i < prefix.Count; i++)
-            if (ids[i] != prefix[i]) return false;
-        return true;
-    }
-
-    private static bool EndsWith(int[] ids, IReadOnlyList<int> suffix)
-    {
-        if (ids.Length < suffix.Count) return false;
-        for (var i = 0; i < suffix.Count; i++)
-            if (ids[ids.Length - suffix.Count + i] != suffix[i]) return false;
-        return true;
-    }
 }

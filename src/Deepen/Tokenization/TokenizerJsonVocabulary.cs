@@ -13,7 +13,7 @@ internal sealed class TokenizerJsonVocabulary
     private readonly string?[] idToToken;
 
     private TokenizerJsonVocabulary(Dictionary<string, int> tokenToId, Dictionary<int, string> specialTokens,
-        IReadOnlyList<int> prefix, IReadOnlyList<int> suffix)
+        int[] prefix, int[] suffix)
     {
         this.tokenToId = tokenToId;
         SpecialTokens = specialTokens;
@@ -32,10 +32,10 @@ internal sealed class TokenizerJsonVocabulary
     public IReadOnlyDictionary<int, string> SpecialTokens { get; }
 
     /// <summary>Ids the post_processor puts before a single sequence.</summary>
-    public IReadOnlyList<int> Prefix { get; }
+    public int[] Prefix { get; }
 
     /// <summary>Ids the post_processor puts after a single sequence.</summary>
-    public IReadOnlyList<int> Suffix { get; }
+    public int[] Suffix { get; }
 
     /// <summary>Null when the post_processor is of a kind whose added ids are not known here.</summary>
     public string? UnsupportedPostProcessor { get; private init; }
@@ -70,7 +70,7 @@ internal sealed class TokenizerJsonVocabulary
             string? unsupported = null;
             if (root.TryGetProperty("post_processor", out var post) && post.ValueKind == JsonValueKind.Object)
                 unsupported = ReadPostProcessor(post, prefix, suffix, path);
-            return new TokenizerJsonVocabulary(tokenToId, special, prefix, suffix) { UnsupportedPostProcessor = unsupported };
+            return new TokenizerJsonVocabulary(tokenToId, special, [.. prefix], [.. suffix]) { UnsupportedPostProcessor = unsupported };
         }
         catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException or KeyNotFoundException)
         {

@@ -36,10 +36,11 @@ public static class DataTestKit
     {
         using var shard = TokenShard.Open(path);
         var rows = new int[shard.RowCount][];
+        var row = new long[shard.RowLength];
         for (long r = 0; r < shard.RowCount; r++)
         {
-            rows[r] = new int[shard.RowLength];
-            shard.ReadRow(r, rows[r]);
+            shard.ReadRow(r, 0, row);
+            rows[r] = Array.ConvertAll(row, t => checked((int)t));
         }
         return rows;
     }

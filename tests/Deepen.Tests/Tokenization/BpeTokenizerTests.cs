@@ -102,13 +102,13 @@ public class BpeTokenizerTests
     [Fact]
     public void PreTokenizerFollowsTheGpt2PatternAfterIsolatingNumbers()
     {
-        Assert.Equal(["Hello", ",", " world", "!"], BpePreTokenizer.Split("Hello, world!"));
-        Assert.Equal(["a", " ", " b"], BpePreTokenizer.Split("a  b"));             // a space run leaves its last space to the word
-        Assert.Equal(["abc", " ", "1", "2"], BpePreTokenizer.Split("abc 12"));      // digits are isolated before the GPT-2 split
-        Assert.Equal(["it", "'s", " don", "'t"], BpePreTokenizer.Split("it's don't"));
-        Assert.Equal(["x", "\n", "\n", "y", "  "], BpePreTokenizer.Split("x\n\ny  "));
-        Assert.Equal([" (", "ok", ")."], BpePreTokenizer.Split(" (ok)."));
-        Assert.Equal(["日本語", " é", "😀🚀"], BpePreTokenizer.Split("日本語 é😀🚀"));
+        Assert.Equal(["Hello", ",", " world", "!"], Pieces("Hello, world!"));
+        Assert.Equal(["a", " ", " b"], Pieces("a  b"));             // a space run leaves its last space to the word
+        Assert.Equal(["abc", " ", "1", "2"], Pieces("abc 12"));      // digits are isolated before the GPT-2 split
+        Assert.Equal(["it", "'s", " don", "'t"], Pieces("it's don't"));
+        Assert.Equal(["x", "\n", "\n", "y", "  "], Pieces("x\n\ny  "));
+        Assert.Equal([" (", "ok", ")."], Pieces(" (ok)."));
+        Assert.Equal(["日本語", " é", "😀🚀"], Pieces("日本語 é😀🚀"));
     }
 
     [Fact]
@@ -141,6 +141,14 @@ public class BpeTokenizerTests
         Assert.Contains("259", e.Message);
     }
 
+    /// <summary>The pieces <see cref="BpePreTokenizer.Split"/> cuts <paramref name="text"/> into, as strings.</summary>
+    private static List<string> Pieces(string text)
+    {
+        var ranges = new List<(int Start, int Length)>();
+        BpePreTokenizer.Split(text, ranges);
+        return ranges.Select(r => text.Substring(r.Start, r.Length)).ToList();
+    }
+
     /// <summary>The textbook algorithm: recount every pair of every word before each merge (ties: smallest ids).</summary>
     private static List<(int, int)> NaiveMerges(IEnumerable<string> texts, int specials, int count)
     {
@@ -148,7 +156,7 @@ public class BpeTokenizerTests
         foreach (var text in texts)
             foreach (var (start, length, special) in BpeTokenizer.SplitOnSpecialTokens(text, ["<s>", "</s>", "<pad>", "<unk>"]))
                 if (special < 0)
-                    foreach (var piece in BpePreTokenizer.Split(text.Substring(start, length)))
+                    foreach (var piece in Pieces(text.Substring(start, length)))
                         words[piece] = words.GetValueOrDefault(piece) + 1;
         var segmented = words.Select(kv => (Symbols: Encoding.UTF8.GetBytes(kv.Key).Select(b => specials + b).ToList(), Count: kv.Value)).ToList();
         // Each token is named by its bytes in hex, so equal names mean equal byte strings.

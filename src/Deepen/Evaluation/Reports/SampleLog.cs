@@ -75,12 +75,8 @@ public sealed class SampleLog : IDisposable
         o["gold"] = s.Gold;
         foreach (var (k, v) in s.Extracted) o.TryAdd(ShortName(k), v);
         foreach (var (k, v) in s.Scores) o.TryAdd("correct_" + ShortName(k), Score(v));
-        var extracted = new JsonObject();
-        foreach (var (k, v) in s.Extracted) extracted[k] = v;
-        var scores = new JsonObject();
-        foreach (var (k, v) in s.Scores) scores[k] = Score(v);
-        o["extracted"] = extracted;
-        o[binary ? "correct" : "scores"] = scores;
+        o["extracted"] = new JsonObject(s.Extracted.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)));
+        o[binary ? "correct" : "scores"] = new JsonObject(s.Scores.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)Score(kv.Value))));
         if (s.Extra is not null) o["extra"] = s.Extra.DeepClone();
         return o;
     }

@@ -34,9 +34,6 @@ public sealed class ChainTask : IEvalTask
     /// <inheritdoc/>
     public int Count => _docs.Count;
 
-    /// <summary>The documents, in order.</summary>
-    public IReadOnlyList<ChainDoc> Docs => _docs;
-
     /// <inheritdoc/>
     public IReadOnlyList<EvalRequest> BuildRequests() =>
         _docs.Select(d => (EvalRequest)new LogLikelihoodRequest(d.Index, d.Prompt, d.Answer)).ToList();

@@ -34,7 +34,7 @@ public static class EvalTasks
     {
         var shots = Shots(o.FewshotFile is null ? DefaultExemplars.Cot : QaDataset.LoadExemplars(o.FewshotFile), o.NumFewshot ?? 1,
             o.FewshotFile ?? "the built-in exemplar (pass `fewshot_file` for more)");
-        return new GenerativeQaTask("gsm8k-cot", Docs(o, new QaFields()), shots, QaPromptFormat.Gsm8kCot,
+        return new GenerativeQaTask("gsm8k-cot", Pick(o, QaDataset.Load(o.Data, new QaFields())), shots, QaPromptFormat.Gsm8kCot,
             new GenerationRequest(CotStops, o.MaxNewTokens), AnswerExtraction.CotStrictPattern);
     }
 
@@ -62,7 +62,7 @@ public static class EvalTasks
             // lm-eval shows the training solution itself (doc_to_target = answer) after "Answer:".
             else (pool, source) = (QaDataset.Load(train).Select(d => new QaExemplar(d.Row, d.Question, d.Answer)).ToList(), train);
         }
-        return new GenerativeQaTask("gsm8k", Docs(o, new QaFields()), Shots(pool, k, source), QaPromptFormat.Gsm8k,
+        return new GenerativeQaTask("gsm8k", Pick(o, QaDataset.Load(o.Data, new QaFields())), Shots(pool, k, source), QaPromptFormat.Gsm8k,
             new GenerationRequest(QuestionStops, o.MaxNewTokens), AnswerExtraction.HashStrictPattern);
     }
 
@@ -76,25 +76,16 @@ public static class EvalTasks
         int k = o.NumFewshot ?? (o.FewshotFile is null ? 0 : 1);
         var pool = o.FewshotFile is null ? [] : QaDataset.LoadExemplars(o.FewshotFile, o.Fields);
         var stops = o.StopStrings ?? DefaultStops(format.Template);
-        return new GenerativeQaTask("qa-jsonl", Docs(o, o.Fields), Shots(pool, k, o.FewshotFile ?? ""), format,
+        return new GenerativeQaTask("qa-jsonl", Pick(o, QaDataset.Load(o.Data, o.Fields)), Shots(pool, k, o.FewshotFile ?? ""), format,
             new GenerationRequest(stops, o.MaxNewTokens), o.StrictPattern ?? AnswerExtraction.CotStrictPattern,
             numericMatch: o.NumericMatch ?? true);
     }
 
     /// <summary>Multiple choice by log-likelihood, 0-shot.</summary>
-    public static ChoiceTask Choice(EvalTaskOptions o)
-    {
-        var all = ChoiceTask.Load(o.Data, o.ChoiceFields);
-        var docs = DocSelection.Select(all.Count, o.Limit, o.Seed).Select(i => all[i]).ToList();
-        return new ChoiceTask("choice", docs, length: o.ChoiceLength);
-    }
+    public static ChoiceTask Choice(EvalTaskOptions o) => new("choice", Pick(o, ChoiceTask.Load(o.Data, o.ChoiceFields)), length: o.ChoiceLength);
 
     /// <summary>Direct one-answer problems (<c>deepen data synth-chain</c>) scored by whether greedy decoding gives the answer.</summary>
-    public static ChainTask Chain(EvalTaskOptions o)
-    {
-        var all = ChainTask.Load(o.Data);
-        return new ChainTask("chain", DocSelection.Select(all.Count, o.Limit, o.Seed).Select(i => all[i]).ToList());
-    }
+    public static ChainTask Chain(EvalTaskOptions o) => new("chain", Pick(o, ChainTask.Load(o.Data)));
 
     /// <summary>The stop strings for a template: the text before its first ':' with the colon (e.g. "Question:"), then "&lt;/s&gt;" and "&lt;|im_end|&gt;".</summary>
     public static IReadOnlyList<string> DefaultStops(string template)
@@ -104,11 +95,9 @@ public static class EvalTasks
         return head is null ? ["</s>", "<|im_end|>"] : [head, "</s>", "<|im_end|>"];
     }
 
-    private static IReadOnlyList<QaDoc> Docs(EvalTaskOptions o, QaFields fields)
-    {
-        var all = QaDataset.Load(o.Data, fields);
-        return DocSelection.Select(all.Count, o.Limit, o.Seed).Select(i => all[i]).ToList();
-    }
+    /// <summary>The documents <see cref="DocSelection.Select"/> picks under <c>--limit</c>, in order.</summary>
+    private static List<T> Pick<T>(EvalTaskOptions o, IReadOnlyList<T> all) =>
+        DocSelection.Select(all.Count, o.Limit, o.Seed).Select(i => all[i]).ToList();
 
     private static IReadOnlyList<QaExemplar> Shots(IReadOnlyList<QaExemplar> pool, int k, string source)
     {

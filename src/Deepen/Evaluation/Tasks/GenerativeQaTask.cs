@@ -71,15 +71,7 @@ public sealed class GenerativeQaTask : IEvalTask
     {
         if (responses.Count != _docs.Count)
             throw new ArgumentException($"{Name}: {responses.Count} responses for {_docs.Count} documents.", nameof(responses));
-        var samples = new List<EvalSample>(_docs.Count);
-        for (int i = 0; i < _docs.Count; i++)
-        {
-            var doc = _docs[i];
-            var r = responses[i];
-            var prompt = ((GenerateUntilRequest)r.Request).Prompt;
-            samples.Add(ScoreOne(doc, prompt, r.Text));
-        }
-        return samples;
+        return _docs.Select((doc, i) => ScoreOne(doc, ((GenerateUntilRequest)responses[i].Request).Prompt, responses[i].Text)).ToList();
     }
 
     /// <summary>Scores one response against one document with both filters.</summary>
