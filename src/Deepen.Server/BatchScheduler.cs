@@ -17,8 +17,10 @@ public sealed class BatchScheduler : IDisposable
     private readonly LinkedList<Job> waiting = new();
     private readonly object gate = new();
     private readonly Thread worker;
-    private readonly Action? whenIdle;
+    private readonly Action<int>? whenIdle;
     private readonly Action<int>? rowsChanged, stepped;
+    private readonly Action<long, long>? prefixCache;
+    private readonly long prefixCacheTokens;
     private bool stopping;
     private int reportedRows;
     private long decodeSteps;
@@ -27,12 +29,16 @@ public sealed class BatchScheduler : IDisposable
     /// <param name="capacity">Requests that may wait at once; more are refused.</param>
     /// <param name="maxBatch">Rows decoded together at most.</param>
     /// <param name="prefillTokensPerStep">Prompt tokens admitted between two decode steps (at least one request is always admitted into an idle batch).</param>
-    /// <param name="whenIdle">Runs on the worker each time the batch has drained (the server records the worker's live tensors there).</param>
+    /// <param name="whenIdle">Runs on the worker each time the batch has drained, with the tensors the batch keeps on purpose (its prefix cache's); the server records the worker's other live tensors there.</param>
     /// <param name="rowsChanged">Receives the change in rows decoding, on the worker.</param>
     /// <param name="stepped">Receives the rows of every decode step, on the worker.</param>
+    /// <param name="prefixCacheTokens">The prefix cache's budget in prompt tokens (0: no prefix caching).</param>
+    /// <param name="prefixCache">Receives, after every join, the prompt tokens it took from the prefix cache and the tokens the cache holds, on the worker.</param>
     public BatchScheduler(Generator generator, int capacity = 256, int maxBatch = 16, int prefillTokensPerStep = 512,
-        Action? whenIdle = null, Action<int>? rowsChanged = null, Action<int>? stepped = null)
+        Action<int>? whenIdle = null, Action<int>? rowsChanged = null, Action<int>? stepped = null,
+        long prefixCacheTokens = 0, Action<long, long>? prefixCache = null)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(prefixCacheTokens);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBatch, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(prefillTokensPerStep, 1);
@@ -43,6 +49,8 @@ public sealed class BatchScheduler : IDisposable
         this.whenIdle = whenIdle;
         this.rowsChanged = rowsChanged;
         this.stepped = stepped;
+        this.prefixCacheTokens = prefixCacheTokens;
+        this.prefixCache = prefixCache;
         worker = new Thread(Work) { IsBackground = true, Name = "deepen-model-worker" };
         worker.Start();
     }
@@ -104,7 +112,7 @@ public sealed class BatchScheduler : IDisposable
 
     private void Work()
     {
-        using var batch = new ContinuousBatch(generator);
+        using var batch = new ContinuousBatch(generator, prefixCacheTokens);
         var running = new List<Job>();
         while (true)
         {
@@ -113,7 +121,7 @@ public sealed class BatchScheduler : IDisposable
             if (batch.Count == 0)
             {
                 running.Clear();
-                whenIdle?.Invoke();
+                whenIdle?.Invoke(batch.HeldTensors);
                 lock (gate)
                 {
                     while (waiting.Count == 0 && !stopping) Monitor.Wait(gate);
@@ -197,12 +205,14 @@ public sealed class BatchScheduler : IDisposable
         }
         if (group.Count == 0) return;
         running.AddRange(group);
+        long reusedBefore = batch.PrefixTokensReused;
         try { batch.Join(group.SelectMany(j => j.Sequences).ToList()); }
         catch (Exception e)
         {
             foreach (var job in group) Fail(batch, running, job, e);
             return;
         }
+        finally { prefixCache?.Invoke(batch.PrefixTokensReused - reusedBefore, batch.PrefixCacheTokens); }
         foreach (var job in group)
             if (job.Sequences.All(s => s.Finished)) Complete(running, job);
     }

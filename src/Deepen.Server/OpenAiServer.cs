@@ -52,6 +52,12 @@ public sealed record ServerOptions
 
     /// <summary>Prompt tokens admitted into the running batch between two decode steps.</summary>
     public int PrefillTokensPerStep { get; init; } = 512;
+
+    /// <summary>
+    /// Prompt tokens whose keys and values the prefix cache keeps for later prompts that start the same way
+    /// (<see cref="ContinuousBatch"/>); 0 turns prefix caching off.
+    /// </summary>
+    public long PrefixCacheTokens { get; init; } = 4096;
 }
 
 /// <summary>What one request used, filled in by its handler (on the model worker) and read when it ends.</summary>
@@ -117,8 +123,8 @@ public sealed class OpenAiServer : IAsyncDisposable
         chatStopIds = chat.StopTokenIds(tokenizer);
         metrics = new ServerMetrics(() => queue!.Waiting);
         queue = new BatchScheduler(generator, this.options.QueueCapacity, this.options.MaxBatch, this.options.PrefillTokensPerStep,
-            whenIdle: () => metrics.LiveTensors(TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount),
-            rowsChanged: metrics.Rows, stepped: metrics.DecodeStep);
+            whenIdle: held => metrics.LiveTensors(TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount - held),
+            rowsChanged: metrics.Rows, stepped: metrics.DecodeStep, prefixCacheTokens: this.options.PrefixCacheTokens, prefixCache: metrics.PrefixCache);
         Log = log ?? (_ => { });
         if (chat.Notice is not null) Log($"chat: {chat.Notice}");
     }

@@ -7,7 +7,7 @@ namespace Deepen.Server;
 /// <summary>
 /// The server's counters in the Prometheus text format (<c>GET /metrics</c>, exposition format 0.0.4): requests by
 /// HTTP status, the queue's depth, the rows being decoded, the decode steps and their rows, tokens generated, recurrences per token and a latency
-/// histogram. Every update is lock-free (<see cref="Interlocked"/>), so request threads and the model worker can
+/// histogram, and the prefix cache's reused and held tokens. Every update is lock-free (<see cref="Interlocked"/>), so request threads and the model worker can
 /// record at once; a scrape reads each counter once and may see one request's counters half updated.
 /// </summary>
 public sealed class ServerMetrics
@@ -21,7 +21,7 @@ public sealed class ServerMetrics
     private readonly ConcurrentDictionary<int, long> byStatus = new();
     private readonly long[] bucketCounts = new long[LatencyBuckets.Length + 1];
     private readonly Func<int> queueDepth;
-    private long latencyMicros, requests, tokens, recurrences, runningRows, liveTensors, decodeSteps, decodeRows;
+    private long latencyMicros, requests, tokens, recurrences, runningRows, liveTensors, decodeSteps, decodeRows, prefixReused, prefixHeld;
 
     /// <param name="queueDepth">Requests waiting for the model, read at each scrape.</param>
     public ServerMetrics(Func<int> queueDepth) => this.queueDepth = queueDepth;
@@ -57,6 +57,16 @@ public sealed class ServerMetrics
     /// <summary>Decode steps so far and the rows they decoded in all (their ratio is the mean batch size).</summary>
     public (long Steps, long Rows) Decoded => (Interlocked.Read(ref decodeSteps), Interlocked.Read(ref decodeRows));
 
+    /// <summary>A join took <paramref name="reused"/> prompt tokens from the prefix cache, which now holds <paramref name="held"/> tokens.</summary>
+    public void PrefixCache(long reused, long held)
+    {
+        Interlocked.Add(ref prefixReused, reused);
+        Interlocked.Exchange(ref prefixHeld, held);
+    }
+
+    /// <summary>Prompt tokens taken from the prefix cache so far.</summary>
+    public long PrefixTokensReused => Interlocked.Read(ref prefixReused);
+
     /// <summary>TorchSharp tensors alive on the model worker between requests: constant when nothing leaks.</summary>
     public void LiveTensors(long count) => Interlocked.Exchange(ref liveTensors, count);
 
@@ -85,7 +95,9 @@ public sealed class ServerMetrics
         Value("deepen_running_batch_size", "gauge", "Rows (prompts) being decoded now.", Interlocked.Read(ref runningRows));
         Value("deepen_decode_steps_total", "counter", "Decode steps of the running batch (one token for every row).", Interlocked.Read(ref decodeSteps));
         Value("deepen_decode_rows_total", "counter", "Rows decoded over all decode steps (divided by deepen_decode_steps_total: the mean batch size).", Interlocked.Read(ref decodeRows));
-        Value("deepen_worker_live_tensors", "gauge", "TorchSharp tensors alive on the model worker when its batch last drained (constant when nothing leaks).", Interlocked.Read(ref liveTensors));
+        Value("deepen_worker_live_tensors", "gauge", "TorchSharp tensors alive on the model worker when its batch last drained, less the prefix cache's (constant when nothing leaks).", Interlocked.Read(ref liveTensors));
+        Value("deepen_prefix_cache_reused_tokens_total", "counter", "Prompt tokens whose keys and values came from the prefix cache instead of a prefill.", Interlocked.Read(ref prefixReused));
+        Value("deepen_prefix_cache_tokens", "gauge", "Prompt tokens the prefix cache holds.", Interlocked.Read(ref prefixHeld));
         long t = Interlocked.Read(ref tokens), r = Interlocked.Read(ref recurrences);
         Value("deepen_generated_tokens_total", "counter", "Tokens generated.", t);
         Value("deepen_recurrences_total", "counter", "Recurrences of the shared block spent on generated tokens (1 per token for a plain model).", r);

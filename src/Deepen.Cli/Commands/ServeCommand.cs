@@ -16,10 +16,11 @@ public static class ServeCommand
         var queue = new Option<int>("--queue") { Description = "Requests that may wait at once; more get HTTP 503.", DefaultValueFactory = _ => 256 };
         var maxBatch = new Option<int>("--max-batch") { Description = "Rows decoded together at most (continuous batching; 1 = one request at a time).", DefaultValueFactory = _ => 16 };
         var prefillBudget = new Option<int>("--prefill-tokens") { Description = "Prompt tokens admitted into the running batch between two decode steps.", DefaultValueFactory = _ => 512 };
+        var prefixCache = new Option<int>("--prefix-cache-tokens") { Description = "Prompt tokens whose keys and values are kept for later prompts that start the same way (automatic prefix caching; 0 turns it off).", DefaultValueFactory = _ => 4096 };
         var threads = new Option<int>("--threads") { Description = "Torch threads for the model (default: one fewer than the cores, at least 1, leaving a core for HTTP; bench serve-load measured 1 thread serving 16 clients 1.3× faster than 2 on 2 cores).", DefaultValueFactory = _ => Math.Max(1, Environment.ProcessorCount - 1) };
         var logRequests = new Option<bool>("--log-requests") { Description = "Log one line per request: id, route, status, prompt tokens, new tokens, recurrences per token, milliseconds." };
         var cmd = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API (/v1/models, /v1/completions, /v1/chat/completions) with Prometheus metrics at /metrics.")
-            { port, host, template, queue, maxBatch, prefillBudget, threads, logRequests };
+            { port, host, template, queue, maxBatch, prefillBudget, prefixCache, threads, logRequests };
         flags.AddTo(cmd, withGeneration: false);
         cmd.Handle(parse =>
         {
@@ -30,6 +31,7 @@ public static class ServeCommand
             CliRunner.Positive(parse.GetValue(maxBatch), "--max-batch");
             TorchSharp.torch.set_num_threads(CliRunner.Positive(parse.GetValue(threads), "--threads"));
             CliRunner.Positive(parse.GetValue(prefillBudget), "--prefill-tokens");
+            if (parse.GetValue(prefixCache) < 0) throw new DeepenException($"--prefix-cache-tokens {parse.GetValue(prefixCache)}: expected 0 (off) or a positive number of tokens.");
             var (model, tokenizer) = flags.Load(parse);
             using var _m = model;
             using var _t = tokenizer;
@@ -43,6 +45,7 @@ public static class ServeCommand
                 QueueCapacity = parse.GetValue(queue),
                 MaxBatch = parse.GetValue(maxBatch),
                 PrefillTokensPerStep = parse.GetValue(prefillBudget),
+                PrefixCacheTokens = parse.GetValue(prefixCache),
                 TruncatePrompts = parse.GetValue(flags.Truncate),
                 LogRequests = parse.GetValue(logRequests),
             };

@@ -1,6 +1,7 @@
 using static TorchSharp.torch;
 using TorchGenerator = TorchSharp.torch.Generator;
 using Deepen.Models;
+using Deepen.Modeling;
 
 namespace Deepen.Inference;
 
@@ -66,6 +67,9 @@ public sealed class BatchSequence : IDisposable
 /// every row at once, each row at its own recurrence (<see cref="RowSettings"/>), with its own noise and draws.
 /// A greedy row's tokens are therefore those it would get alone, whatever else is in the batch (up to float
 /// rounding of the batched matmuls, which the tests check does not change a token).
+/// <para>With a prefix-cache budget, the keys and values of joined prompts are kept (<see cref="PrefixCache"/>), and a
+/// later join whose prompts start with cached tokens prefills only the rest (chunked prefill onto the preloaded
+/// cache), where each row's prefill is a function of its tokens alone (<see cref="Reusable"/>).</para>
 /// </summary>
 /// <remarks>
 /// The batch-wide settings are the adaptive exit, the initial state and the KV cache mode: a sequence may join
@@ -73,10 +77,20 @@ public sealed class BatchSequence : IDisposable
 /// Not thread-safe: one thread (the server's model worker) drives it. Each join and step runs in its own dispose
 /// scope and <c>no_grad</c>; only the cache buffers and the generators outlive them.
 /// </remarks>
-public sealed class ContinuousBatch(Generator generator) : IDisposable
+public sealed class ContinuousBatch(Generator generator, long prefixCacheTokens = 0) : IDisposable
 {
     private readonly List<BatchSequence> rows = [];
+    private readonly PrefixCache? prefixes = prefixCacheTokens > 0 ? new PrefixCache(prefixCacheTokens) : null;
     private KvCache? cache;
+
+    /// <summary>Prompt tokens whose keys and values came from the prefix cache instead of a prefill, since the batch was made.</summary>
+    public long PrefixTokensReused { get; private set; }
+
+    /// <summary>Prompt tokens the prefix cache holds now (at most the budget it was made with; 0 without one).</summary>
+    public long PrefixCacheTokens => prefixes?.Tokens ?? 0;
+
+    /// <summary>Tensors the batch keeps on purpose between requests (the prefix cache's, bounded by its budget); the running rows' cache is not counted.</summary>
+    public int HeldTensors => prefixes?.TensorCount ?? 0;
 
     /// <summary>Sequences decoding now.</summary>
     public int Count => rows.Count;
@@ -139,13 +153,28 @@ public sealed class ContinuousBatch(Generator generator) : IDisposable
         try
         {
             own = model.NewCache(n, leftPad, longest + joining.Max(s => s.Options.MaxNewTokens), depth, joining[0].Options.Cache);
+            var (reused, cached) = ReusablePrefix(joining, recurrence, leftPad, longest);
             using (var scope = NewDisposeScope())
             using (no_grad())
             {
-                var input = tensor(Generator.Pad(prompts, longest, fill: 0), [n, longest], ScalarType.Int64, model.Device);   // (N, T), padding hidden by the cache
+                if (reused > 0) own.Preload(cached, reused);
+                int computed = longest - reused;                                                          // positions [reused, longest) are prefilled now
+                var padded = Generator.Pad(prompts, longest, fill: 0);
+                var input = tensor(padded, [n, longest], ScalarType.Int64, model.Device).narrow(1, reused, computed);   // (N, T'), padding hidden by the cache
                 bool scores = joining.Any(s => s.Options.PromptLogProbs);
-                var settings = new RowSettings(recurrence, joining.Select(s => (TorchGenerator?)s.Noise).ToArray()) { LeftPad = leftPad };
+                var settings = new RowSettings(recurrence, joining.Select(s => (TorchGenerator?)s.Noise).ToArray())
+                {
+                    LeftPad = leftPad.Select(p => Math.Max(0, p - reused)).ToArray(),
+                };
                 var output = model.Step(input, own, depth, null, scores, settings);
+                if (prefixes is not null)
+                    for (int b = 0; b < n; b++)
+                        if (Reusable(joining[b].Options))
+                        {
+                            int row = b;
+                            prefixes.Add(prompts[b], recurrence[b], () => own.SnapshotRow(row, prompts[row].Length));
+                        }
+                PrefixTokensReused += leftPad.Sum(p => Math.Max(0, reused - p));
                 var last = scores ? output.Logits[.., -1] : output.Logits;                              // (N, V)
                 for (int b = 0; b < n; b++)
                 {
@@ -175,6 +204,38 @@ public sealed class ContinuousBatch(Generator generator) : IDisposable
                 if (!rows.Contains(s)) s.Dispose();   // it ended at once, or the join failed
         }
     }
+
+    /// <summary>
+    /// How many leading positions of the joiners' left-padded prompts the prefix cache can supply, and each row's
+    /// cached prefix: every row that qualifies shares all but its last token at most with a cached prompt at its
+    /// recurrence, and the group starts its prefill at the first position some row cannot take from the cache (a
+    /// row that does not qualify, or shares nothing, holds it at its left padding, so all its tokens are computed).
+    /// </summary>
+    private (int Positions, KvPrefix?[] Prefixes) ReusablePrefix(IReadOnlyList<BatchSequence> joining, int[] recurrence, int[] leftPad, int longest)
+    {
+        var found = new KvPrefix?[joining.Count];
+        if (prefixes is null || joining.Any(s => s.Options.PromptLogProbs)) return (0, found);   // scoring needs every position's logits
+        int positions = longest - 1;
+        for (int b = 0; b < joining.Count && positions > 0; b++)
+        {
+            var prompt = joining[b].State.Prompt;
+            int shared = 0;
+            if (Reusable(joining[b].Options)) (found[b], shared) = prefixes.Longest(prompt, recurrence[b]);
+            positions = Math.Min(positions, leftPad[b] + Math.Min(shared, prompt.Length - 1));
+        }
+        return (Math.Max(0, positions), found);
+    }
+
+    /// <summary>
+    /// Whether a row's prompt keys and values may come from the cache or go into it: its prefill must be a function of
+    /// its tokens alone. So not when it scores its prompt (that needs every position's logits), and on a recurrent
+    /// model only at a fixed depth (an adaptive exit is decided over the whole step), from zero initial states (the
+    /// random ones are drawn per prompt token from the row's own seed) and with the full cache (the memory-saving
+    /// one lets a step's later positions see its earlier positions' newer iterations).
+    /// </summary>
+    private bool Reusable(GenerationOptions options) =>
+        !options.PromptLogProbs && (!generator.Model.IsRecurrent
+            || (options.Depth.Exit is null && options.Depth.InitialState == StateInit.Zeros && options.Cache.KeepIterations is null));
 
     /// <summary>Decodes one token for every row; rows that end leave the batch. Returns the rows that ended.</summary>
     public IReadOnlyList<BatchSequence> Step()
@@ -256,6 +317,7 @@ public sealed class ContinuousBatch(Generator generator) : IDisposable
     {
         cache?.Dispose();
         cache = null;
+        prefixes?.Dispose();
         foreach (var s in rows) { s.Left = true; s.Dispose(); }
         rows.Clear();
     }

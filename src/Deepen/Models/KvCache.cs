@@ -318,6 +318,71 @@ public sealed class KvCache : IDisposable
         Length -= trim;
     }
 
+    /// <summary>
+    /// Copies row <paramref name="row"/>'s first <paramref name="tokens"/> real positions out of every entry (prefix
+    /// caching): the copies outlive this cache and every dispose scope until the <see cref="KvPrefix"/> is disposed.
+    /// </summary>
+    public KvPrefix SnapshotRow(int row, int tokens)
+    {
+        ThrowIfInStep(nameof(SnapshotRow));
+        if (row < 0 || row >= Batch) throw new ArgumentOutOfRangeException(nameof(row), $"row {row}: expected a row in [0, {Batch}).");
+        if (tokens < 1 || leftPad[row] + tokens > Length)
+            throw new ArgumentOutOfRangeException(nameof(tokens), $"{tokens} tokens from position {leftPad[row]}: the cache holds {Length} positions.");
+        var copies = new Dictionary<KvKey, (Tensor, Tensor)>();
+        using (no_grad())
+            foreach (var (key, e) in entries)
+                copies[key] = (Copy(e.K), Copy(e.V));
+        return new KvPrefix(copies, tokens, CoreEntriesPerLayer);
+
+        Tensor Copy(Tensor buffer) => buffer.narrow(0, row, 1).narrow(2, leftPad[row], tokens).clone().DetachFromDisposeScope();   // (1, Hkv, tokens, hd)
+    }
+
+    /// <summary>
+    /// Fills a fresh cache's first <paramref name="length"/> positions from cached prefixes, so the prompts' prefill
+    /// can start at position <paramref name="length"/>: row b's positions [leftPad[b], length) get the first
+    /// length − leftPad[b] tokens of <paramref name="prefixes"/>[b] (which may be null when length ≤ leftPad[b]).
+    /// A core entry the prefix lacks (its cache ran fewer iterations) repeats the prefix's last one, which is what
+    /// the row itself leaves there when it runs fewer iterations than the batch (<see cref="Commit"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">The cache is not fresh, a needed prefix is missing or too short, or the prefixes hold other entries than this model's.</exception>
+    public void Preload(IReadOnlyList<KvPrefix?> prefixes, long length)
+    {
+        ThrowIfInStep(nameof(Preload));
+        if (Length != 0 || entries.Count != 0) throw new ArgumentException("KvCache.Preload: the cache must be fresh.", nameof(prefixes));
+        if (prefixes.Count != Batch) throw new ArgumentException($"KvCache.Preload: {prefixes.Count} prefixes for {Batch} rows.", nameof(prefixes));
+        for (int b = 0; b < Batch; b++)
+            if (length > leftPad[b] && (prefixes[b] is not { } p || p.Length < length - leftPad[b]))
+                throw new ArgumentException($"KvCache.Preload: row {b} needs {length - leftPad[b]} cached tokens and its prefix holds {prefixes[b]?.Length ?? 0}.", nameof(prefixes));
+        var template = prefixes.First(p => p is not null)!;
+        if (template.Entries.Keys.Any(k => k.Stage == CacheStage.Core) != coreLayers > 0)
+            throw new ArgumentException("KvCache.Preload: the prefixes come from a model of another kind.", nameof(prefixes));
+        capacity = Math.Max(capacity, length);
+        var keys = template.Entries.Keys.Where(k => k.Stage != CacheStage.Core)
+            .Concat(Enumerable.Range(0, coreLayers).SelectMany(layer => Enumerable.Range(0, CoreEntriesPerLayer).Select(it => new KvKey(CacheStage.Core, it, layer))));
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        foreach (var key in keys)
+        {
+            var like = template.Entries[SourceKey(template, key)];
+            var e = new Entry { K = Buffer(like.K, Batch), V = Buffer(like.V, Batch) };
+            for (int b = 0; b < Batch; b++)
+            {
+                long count = length - leftPad[b];
+                if (count <= 0) continue;
+                var source = prefixes[b]!;
+                if (!source.Entries.TryGetValue(SourceKey(source, key), out var kv))
+                    throw new ArgumentException($"KvCache.Preload: row {b}'s prefix has no entry {key}.", nameof(prefixes));
+                e.K.narrow(0, b, 1).narrow(2, leftPad[b], count).copy_(kv.K.narrow(2, 0, count));
+                e.V.narrow(0, b, 1).narrow(2, leftPad[b], count).copy_(kv.V.narrow(2, 0, count));
+            }
+            entries[key] = e;
+        }
+        Length = length;
+
+        static KvKey SourceKey(KvPrefix p, KvKey key) =>
+            key.Stage == CacheStage.Core ? key with { Iteration = Math.Min(key.Iteration, p.CoreEntriesPerLayer - 1) } : key;
+    }
+
     private Tensor Select(Tensor buffer, Tensor index, int trim)
     {
         var kept = Buffer(buffer, index.shape[0]);

@@ -1,6 +1,7 @@
 using Deepen.Inference;
 using Generator = Deepen.Inference.Generator;
 using Deepen.Models;
+using Deepen.Modeling;
 
 namespace Deepen.Tests.Inference;
 
@@ -29,10 +30,31 @@ public class ContinuousBatchTests
         return list;
     }
 
-    /// <summary>Runs the requests through one batch; returns each one's tokens and the most rows decoded at once.</summary>
-    private static (List<GeneratedToken>[] Tokens, int MostRows) RunBatched(Generator generator, List<Request> requests)
+    /// <summary>
+    /// Twelve requests whose prompts are one of three stems (5–9 tokens) followed by 0–6 tokens of their own, some
+    /// repeating a stem exactly, joining over nine steps: the prefix cache has earlier prompts to serve them from.
+    /// </summary>
+    private static List<Request> SharedPrefixRequests(Func<int, GenerationOptions, GenerationOptions> vary)
     {
-        using var batch = new ContinuousBatch(generator);
+        var random = new Random(11);
+        var stems = Enumerable.Range(0, 3).Select(_ => Enumerable.Range(0, random.Next(5, 10)).Select(_ => random.Next(3, 90)).ToArray()).ToArray();
+        int[] joinAt = [0, 0, 1, 2, 2, 3, 4, 5, 5, 7, 9, 9];
+        return joinAt.Select((at, i) =>
+        {
+            var prompt = stems[i % 3].Concat(Enumerable.Range(0, i % 4 == 3 ? 0 : random.Next(1, 7)).Select(_ => random.Next(3, 90))).ToArray();
+            var options = new GenerationOptions { MaxNewTokens = random.Next(3, 15), StopAtEos = false, Seed = 200 + i };
+            return new Request(at, prompt, vary(i, options));
+        }).ToList();
+    }
+
+    /// <summary>Runs the requests through one batch; returns each one's tokens and the most rows decoded at once.</summary>
+    private static (List<GeneratedToken>[] Tokens, int MostRows) RunBatched(Generator generator, List<Request> requests) =>
+        RunBatched(generator, requests, prefixCacheTokens: 0, out _);
+
+    /// <summary>As above, with a prefix cache of <paramref name="prefixCacheTokens"/> tokens; <paramref name="reused"/>: the prompt tokens it supplied.</summary>
+    private static (List<GeneratedToken>[] Tokens, int MostRows) RunBatched(Generator generator, List<Request> requests, long prefixCacheTokens, out long reused)
+    {
+        using var batch = new ContinuousBatch(generator, prefixCacheTokens);
         var sequences = new BatchSequence?[requests.Count];
         var tokens = requests.Select(_ => new List<GeneratedToken>()).ToArray();
         int most = 0;
@@ -54,16 +76,21 @@ public class ContinuousBatchTests
             batch.Step();
         }
         Assert.Equal(0, batch.Count);
+        Assert.True(batch.PrefixCacheTokens <= prefixCacheTokens);
         for (int i = 0; i < requests.Count; i++) Assert.Equal(tokens[i], sequences[i]!.Tokens);
+        reused = batch.PrefixTokensReused;
         return (tokens, most);
     }
 
-    private static void AssertEqualToAlone(string fixture, Func<int, GenerationOptions, GenerationOptions> vary, Func<Request, Request>? edit = null)
+    private static void AssertEqualToAlone(string fixture, Func<int, GenerationOptions, GenerationOptions> vary, Func<Request, Request>? edit = null) =>
+        AssertEqualToAlone(fixture, Requests(vary).Select(r => edit?.Invoke(r) ?? r).ToList(), prefixCacheTokens: 0);
+
+    /// <returns>The prompt tokens the prefix cache supplied.</returns>
+    private static long AssertEqualToAlone(string fixture, List<Request> requests, long prefixCacheTokens)
     {
         using var model = DeepenModel.Load(TestPaths.FixtureModel(fixture));
         var generator = new Generator(model);
-        var requests = Requests(vary).Select(r => edit?.Invoke(r) ?? r).ToList();
-        var (batched, most) = RunBatched(generator, requests);
+        var (batched, most) = RunBatched(generator, requests, prefixCacheTokens, out long reused);
         Assert.True(most >= 6, $"at most {most} rows ran together: the test would not exercise batching");
         for (int i = 0; i < requests.Count; i++)
         {
@@ -76,6 +103,64 @@ public class ContinuousBatchTests
             for (int j = 0; j < alone.Count; j++)
                 Assert.True(Math.Abs(alone[j].LogProb - batched[i][j].LogProb) < 1e-4, $"{fixture} request {i} token {j}: log-prob {alone[j].LogProb} alone, {batched[i][j].LogProb} batched");
         }
+        return reused;
+    }
+
+    [Theory]
+    [InlineData("llama-tiny")]
+    [InlineData("olmo2-tiny")]
+    [InlineData("llama3-tiny")]
+    public void PlainRowsServedFromThePrefixCacheGetTheirOneAtATimeTokens(string fixture)
+    {
+        long reused = AssertEqualToAlone(fixture, SharedPrefixRequests((i, o) => o with
+        {
+            Sampling = i % 3 == 1 ? new SamplingOptions { Temperature = 0.8, TopP = 0.9 } : SamplingOptions.Greedy,
+        }), prefixCacheTokens: 4096);
+        Assert.True(reused >= 20, $"the prefix cache supplied only {reused} prompt tokens: the test would not exercise it");
+    }
+
+    [Theory]
+    [InlineData("raven-llama-tiny")]
+    [InlineData("raven-olmo2-tiny")]
+    public void RecurrentRowsFromZeroStatesServedFromThePrefixCacheGetTheirOneAtATimeTokens(string fixture)
+    {
+        long reused = AssertEqualToAlone(fixture, SharedPrefixRequests((i, o) => o with { Depth = DepthOptions.Fixed(2 + i % 3, StateInit.Zeros) }), prefixCacheTokens: 4096);   // a stem (i mod 3) at one recurrence, so later prompts find it
+        Assert.True(reused >= 20, $"the prefix cache supplied only {reused} prompt tokens: the test would not exercise it");
+    }
+
+    [Fact]
+    public void RowsWhosePrefillIsNotAFunctionOfTheirTokensAloneNeverUseThePrefixCache()
+    {
+        // Random initial states (drawn per prompt token from the row's seed), an adaptive exit (decided over the whole
+        // step) and the memory-saving cache: a cached prefix would change their tokens, so none is used.
+        var random = SharedPrefixRequests((i, o) => o with { Depth = DepthOptions.Fixed(1 + i % 4) });
+        var adaptive = SharedPrefixRequests((i, o) => o with { Depth = DepthOptions.Adaptive(new ExitCriterion(ExitKind.Kl, 2e-4), 2 + i % 6, StateInit.Zeros) });
+        var saving = SharedPrefixRequests((i, o) => o with { Depth = DepthOptions.Fixed(2 + i % 3, StateInit.Zeros), Cache = new KvCacheOptions { KeepIterations = 1 } });
+        foreach (var requests in new[] { random, adaptive, saving })
+            Assert.Equal(0, AssertEqualToAlone("raven-llama-tiny", requests, prefixCacheTokens: 4096));
+    }
+
+    [Fact]
+    public void ThePrefixCacheKeepsToItsBudgetAndFreesEverythingWithTheBatch()
+    {
+        using var model = DeepenModel.Load(TestPaths.FixtureModel("llama-tiny"));
+        var generator = new Generator(model);
+        var options = new GenerationOptions { MaxNewTokens = 2, StopAtEos = false };
+        using (var warm = new ContinuousBatch(generator, 64)) { warm.Join(0, [1, 2, 3], options); while (warm.Count > 0) warm.Step(); }
+        long before = TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount;
+        using (var batch = new ContinuousBatch(generator, prefixCacheTokens: 40))
+        {
+            var random = new Random(3);
+            for (int i = 0; i < 30; i++)
+            {
+                batch.Join(0, Enumerable.Range(0, random.Next(4, 12)).Select(_ => random.Next(3, 90)).ToArray(), options);
+                while (batch.Count > 0) batch.Step();
+                Assert.InRange(batch.PrefixCacheTokens, 1, 40);
+                Assert.Equal(before + batch.HeldTensors, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);   // only what the cache holds on purpose
+            }
+            Assert.True(batch.HeldTensors > 0);
+        }
+        Assert.Equal(before, TorchSharp.DisposeScopeManager.Statistics.ThreadTotalLiveCount);
     }
 
     [Theory]

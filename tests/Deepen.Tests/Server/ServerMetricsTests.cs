@@ -111,6 +111,36 @@ public sealed class ServerMetricsTests
         Assert.Equal(HttpStatusCode.MethodNotAllowed, post.StatusCode);
     }
 
+    [Theory]
+    [InlineData(4096)]
+    [InlineData(0)]
+    public async Task PromptsThatStartAlikeAreServedFromThePrefixCacheWithTheSameAnswers(long budget)
+    {
+        await using var s = new Served(new ServerOptions { PrefixCacheTokens = budget });
+        var direct = new Generator(s.Model, s.Tokenizer);
+        string[] prompts = ["the quick brown dog ran", "the quick brown dog sat", "the quick brown dog ran"];
+        foreach (var prompt in prompts)
+        {
+            var (status, body, response) = await s.Post($$"""{"prompt": "{{prompt}}", "max_tokens": 6, "temperature": 0, "stop": []}""");
+            response.Dispose();
+            Assert.Equal(HttpStatusCode.OK, status);
+            var want = direct.Generate([prompt], new GenerationOptions { MaxNewTokens = 6, Depth = Depth, StopAtEos = true })[0].Text;
+            Assert.Equal(want, body!["choices"]![0]!["text"]!.GetValue<string>());
+        }
+        using var scrape = await s.Http.GetAsync("metrics");
+        var m = Parse(await scrape.Content.ReadAsStringAsync());
+        if (budget == 0)
+        {
+            Assert.Equal(0, m["deepen_prefix_cache_reused_tokens_total"]);
+            Assert.Equal(0, m["deepen_prefix_cache_tokens"]);
+            return;
+        }
+        // The second prompt shares all but its last word with the first; the third repeats the first, so all but its last token come from the cache.
+        int first = s.Tokenizer.Encode(prompts[0]).Length;
+        Assert.True(m["deepen_prefix_cache_reused_tokens_total"] >= first, $"{m["deepen_prefix_cache_reused_tokens_total"]} tokens reused");
+        Assert.InRange(m["deepen_prefix_cache_tokens"], first, 3 * first);
+    }
+
     [Fact]
     public async Task AFullQueueAnswers503WithRetryAfterAndTheOthersAreServed()
     {
